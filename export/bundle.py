@@ -1,0 +1,95 @@
+"""Build a served bundle: model.onnx + tokenizer.json + reference.npz + manifest.json."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_json(path: Path | None) -> dict:
+    if path is None or not Path(path).exists():
+        return {}
+    return json.loads(Path(path).read_text())
+
+
+def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir: Path | None = None,
+                 train_summary: Path | None = None, int8: bool = True, name: str = "quill-code-lm",
+                 log=print) -> dict:
+    """Export, check parity, quantize and write a verified bundle folder; returns the manifest."""
+    from model.tokenizer import load_tokenizer, special_ids
+    from model.transformer import load_model
+
+    from .onnx_export import export_decoder, io_names, parity, quantize_int8, reference_cases
+
+    model = load_model(ckpt_dir)
+    cfg = model.cfg
+    tok = load_tokenizer(tokenizer_path)
+    if tok.get_vocab_size() != cfg.vocab_size:
+        raise ValueError(f"tokenizer has {tok.get_vocab_size()} tokens but the model expects {cfg.vocab_size}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok_sha = sha256_file(Path(tokenizer_path))
+    metadata = {"quill.format_version": str(FORMAT_VERSION), "quill.kind": cfg.arch,
+                "quill.model_config": cfg.to_json(), "quill.tokenizer_sha256": tok_sha}
+    cases = reference_cases(model)
+    metrics: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = export_decoder(model, Path(tmp) / "fp32.onnx", metadata)
+        metrics["parity_fp32_max_abs_diff"] = parity(fp32, cases, cfg.n_layers)
+        log(f"fp32 ONNX parity vs PyTorch: max abs diff {metrics['parity_fp32_max_abs_diff']:.2e}")
+        if int8:
+            quantize_int8(fp32, out_dir / "model.onnx")
+            from .onnx_export import set_metadata
+            set_metadata(out_dir / "model.onnx", metadata)
+            metrics["parity_int8_max_abs_diff"] = parity(out_dir / "model.onnx", cases, cfg.n_layers)
+            log(f"int8 ONNX vs PyTorch: max abs diff {metrics['parity_int8_max_abs_diff']:.2e}")
+        else:
+            shutil.copyfile(fp32, out_dir / "model.onnx")
+    shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
+    np.savez_compressed(out_dir / "reference.npz", **cases)
+    if corpus_dir is not None:
+        from model.evaluate import token_accuracy
+        acc = token_accuracy(model, tok, corpus_dir, "test")
+        metrics.update({"test_token_accuracy": acc["accuracy"], "test_loss": acc["loss"],
+                        "test_tokens": acc["tokens"]})
+        log(f"test split next-token accuracy {acc['accuracy']:.4f} loss {acc['loss']:.3f} over {acc['tokens']} tokens")
+    training = _read_json(train_summary)
+    inputs, outputs = io_names(cfg.n_layers)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "kind": cfg.arch,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model_config": cfg.to_json(),
+        "params": sum(p.numel() for p in model.parameters()),
+        "onnx": {"file": "model.onnx", "opset": 17, "precision": "int8" if int8 else "fp32",
+                 "inputs": inputs, "outputs": outputs, "logits": "last_position"},
+        "tokenizer": {"file": "tokenizer.json", "sha256": tok_sha, "special_tokens": special_ids(tok)},
+        "fim": {"order": "psm", "prefix": "<fim_prefix>", "suffix": "<fim_suffix>", "middle": "<fim_middle>",
+                "eos": "<eos>"},
+        "corpus": _read_json(Path(corpus_dir) / "summary.json") if corpus_dir else {},
+        "training": {k: training.get(k) for k in ("command", "steps", "tokens", "epochs", "wall_time_s")},
+        "metrics": {"val_loss": training.get("val_loss"), "val_token_accuracy": training.get("val_token_accuracy"),
+                    **metrics},
+        "files": {},
+    }
+    for fname in ("model.onnx", "tokenizer.json", "reference.npz"):
+        manifest["files"][fname] = {"sha256": sha256_file(out_dir / fname), "bytes": (out_dir / fname).stat().st_size}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

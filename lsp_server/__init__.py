@@ -1,0 +1,1 @@
+"""Quill language server: LSP front end for local AI code completion."""

@@ -1,0 +1,138 @@
+"""The `quill` command. Training subcommands import torch lazily; `serve` never does."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+from pathlib import Path
+
+
+def _add_corpus(sub) -> None:
+    p = sub.add_parser("corpus", help="collect Python files into train/val/test splits")
+    p.add_argument("--out", default="runs/corpus", help="output folder (default: runs/corpus)")
+    p.add_argument("--source", action="append", default=[], metavar="DIR",
+                   help="extra folder of Python files (repeatable); the standard library is always included "
+                        "unless --no-stdlib")
+    p.add_argument("--no-stdlib", action="store_true", help="do not include the interpreter's standard library")
+    p.add_argument("--max-files", type=int, default=None, help="stop after this many kept files")
+    p.add_argument("--val-pct", type=int, default=5)
+    p.add_argument("--test-pct", type=int, default=5)
+    p.set_defaults(func=cmd_corpus)
+
+
+def cmd_corpus(args) -> int:
+    from model.corpus import build_corpus, default_sources, format_summary
+    sources = ([] if args.no_stdlib else default_sources()) + [Path(s) for s in args.source]
+    if not sources:
+        raise SystemExit("quill corpus: no sources (give --source DIR or drop --no-stdlib)")
+    summary = build_corpus(sources, Path(args.out), args.val_pct, args.test_pct, args.max_files)
+    print(format_summary(summary.to_json()))
+    print(f"wrote {args.out}/{{train,val,test}}.jsonl and summary.json")
+    return 0
+
+
+def _add_tokenizer(sub) -> None:
+    p = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on the train split")
+    p.add_argument("--corpus", default="runs/corpus")
+    p.add_argument("--out", default="runs/tokenizer.json")
+    p.add_argument("--vocab-size", type=int, default=8192)
+    p.set_defaults(func=cmd_tokenizer)
+
+
+def cmd_tokenizer(args) -> int:
+    from model.corpus import load_split
+    from model.tokenizer import decode, encode, train_tokenizer
+    records = load_split(args.corpus, "train")
+    if not records:
+        raise SystemExit(f"quill tokenizer: the train split of {args.corpus} is empty")
+    tok = train_tokenizer((r["text"] for r in records), vocab_size=args.vocab_size)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tok.save(args.out)
+    sample = records[0]["text"][:2000]
+    ok = decode(tok, encode(tok, sample)) == sample
+    print(f"vocab {tok.get_vocab_size()} -> {args.out}; round trip on a sample: {'exact' if ok else 'BROKEN'}")
+    return 0 if ok else 1
+
+
+def _add_train(sub) -> None:
+    from_fields = sub.add_parser("train", help="train the code LM (needs the [train] extra)")
+    from_fields.add_argument("--preset", default="small", help="tiny (seconds, for tests) or small (default model)")
+    for name, typ in [("corpus", str), ("tokenizer", str), ("out", str), ("batch-size", int), ("block-size", int),
+                      ("lr", float), ("warmup-steps", int), ("max-steps", int), ("max-minutes", float),
+                      ("eval-interval", int), ("checkpoint-interval", int), ("fim-rate", float),
+                      ("seed", int), ("threads", int), ("d-model", int), ("n-layers", int), ("n-heads", int),
+                      ("d-ff", int)]:
+        from_fields.add_argument(f"--{name}", type=typ, default=None)
+    from_fields.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    from_fields.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    from_fields.add_argument("--resume", action="store_true", help="continue from <out>/ckpt")
+    from_fields.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from model.train import PRESETS, TrainConfig, train
+    preset = PRESETS.get(args.preset)
+    if preset is None:
+        raise SystemExit(f"quill train: unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
+    model = dict(preset["model"])
+    for key in ("d_model", "n_layers", "n_heads", "d_ff"):
+        if getattr(args, key) is not None:
+            model[key] = getattr(args, key)
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    overrides = {k: getattr(args, k) for k in names if hasattr(args, k) and k not in ("preset", "model")}
+    overrides.update(model=model, resume=args.resume or None)
+    if args.no_compile:
+        overrides["compile"] = False
+    if args.no_bf16:
+        overrides["bf16"] = False
+    cfg = TrainConfig.from_preset(args.preset, **overrides)
+    summary = train(cfg, command="quill " + shlex.join(sys.argv[1:]))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "train_config")}, indent=2))
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a checkpoint to an ONNX bundle (parity-checked, int8)")
+    p.add_argument("--checkpoint", default="runs/lm/final", help="folder with model.safetensors + config.json")
+    p.add_argument("--tokenizer", default="runs/tokenizer.json")
+    p.add_argument("--corpus", default="runs/corpus", help="corpus folder: its summary goes into the manifest "
+                   "and its test split measures next-token accuracy ('' to skip)")
+    p.add_argument("--train-summary", default=None, help="train_summary.json (default: next to the checkpoint)")
+    p.add_argument("--out", default="runs/bundle")
+    p.add_argument("--fp32", action="store_true", help="ship fp32 instead of int8")
+    p.add_argument("--name", default="quill-code-lm")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from export.bundle import build_bundle
+    ckpt = Path(args.checkpoint)
+    summary = Path(args.train_summary) if args.train_summary else ckpt.parent / "train_summary.json"
+    manifest = build_bundle(ckpt, Path(args.tokenizer), Path(args.out), Path(args.corpus) if args.corpus else None,
+                            summary, int8=not args.fp32, name=args.name)
+    size = sum(f["bytes"] for f in manifest["files"].values())
+    print(f"bundle {args.out}: {size / 1e6:.1f} MB, metrics {json.dumps(manifest['metrics'])}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree of every subcommand."""
+    parser = argparse.ArgumentParser(prog="quill", description="Quill: a local AI code assistant language server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_corpus(sub)
+    _add_tokenizer(sub)
+    _add_train(sub)
+    _add_export(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `quill` console script."""
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Training samples: line-aligned chunks, fill-in-the-middle (PSM/SPM) and packed token streams."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from .tokenizer import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+
+
+@dataclass(frozen=True)
+class FimSpec:
+    rate: float = 0.5       # share of chunks turned into FIM samples
+    spm_rate: float = 0.5   # among FIM samples, share in suffix-prefix-middle order
+    line_rate: float = 0.5  # among FIM samples, share whose middle is a line's rest or a few lines
+
+
+def chunk_text(text: str, rng: random.Random, min_chars: int = 400, max_chars: int = 2400) -> list[str]:
+    """Split text into consecutive line-aligned chunks of roughly min..max characters."""
+    chunks, current, size = [], [], 0
+    target = rng.randint(min_chars, max_chars)
+    for line in text.splitlines(keepends=True):
+        current.append(line)
+        size += len(line)
+        if size >= target:
+            chunks.append("".join(current))
+            current, size, target = [], 0, rng.randint(min_chars, max_chars)
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def fim_split(text: str, rng: random.Random, line_rate: float = 0.5) -> tuple[str, str, str]:
+    """Choose (prefix, middle, suffix) at character level.
+
+    Half the time the middle is a random span (as in Bavarian et al. 2022); otherwise it starts at a
+    random character and runs to the end of its line or a few lines further, which is what an editor
+    asks for.
+    """
+    n = len(text)
+    if n < 2:
+        return text, "", ""
+    if rng.random() < line_rate:
+        start = rng.randrange(n)
+        end = start
+        for _ in range(rng.choice((1, 1, 1, 2, 3, 5))):
+            nl = text.find("\n", end)
+            end = n if nl < 0 else nl + 1
+            if end >= n:
+                break
+        if rng.random() < 0.5 and text[end - 1:end] == "\n":
+            end -= 1  # sometimes leave the newline to the suffix, as when the cursor is mid-line
+    else:
+        start, end = sorted(rng.sample(range(n + 1), 2))
+    return text[:start], text[start:end], text[end:]
+
+
+def fim_ids(prefix: list[int], middle: list[int], suffix: list[int], special: dict[str, int],
+            spm: bool = False) -> list[int]:
+    """Token ids of one FIM sample. PSM: <pre>P<suf>S<mid>M<eos>; SPM: <suf>S<pre>P<mid>M<eos>."""
+    pre, suf, mid, eos = (special[t] for t in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, EOS))
+    if spm:
+        return [suf, *suffix, pre, *prefix, mid, *middle, eos]
+    return [pre, *prefix, suf, *suffix, mid, *middle, eos]
+
+
+def build_stream(texts: list[str], tok: Tokenizer, seed: int, fim: FimSpec = FimSpec()) -> np.ndarray:
+    """One epoch as a packed uint16/int32 token stream; files shuffled, chunks FIM'd with fim.rate."""
+    rng = random.Random(seed)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    pieces: list[str] = []
+    layout: list[tuple] = []  # ("plain", i) | ("fim", i_pre, i_mid, i_suf, spm) | ("eos",)
+    for doc in order:
+        for chunk in chunk_text(texts[doc], rng):
+            if rng.random() < fim.rate:
+                p, m, s = fim_split(chunk, rng, fim.line_rate)
+                base = len(pieces)
+                pieces += [p, m, s]
+                layout.append(("fim", base, base + 1, base + 2, rng.random() < fim.spm_rate))
+            else:
+                layout.append(("plain", len(pieces)))
+                pieces.append(chunk)
+        layout.append(("eos",))
+    encoded = [e.ids for e in tok.encode_batch(pieces, add_special_tokens=False)]
+    special = {t: tok.token_to_id(t) for t in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, EOS)}
+    out: list[int] = []
+    for item in layout:
+        if item[0] == "plain":
+            out.extend(encoded[item[1]])
+        elif item[0] == "fim":
+            out.extend(fim_ids(encoded[item[1]], encoded[item[2]], encoded[item[3]], special, spm=item[4]))
+        else:
+            out.append(special[EOS])
+    dtype = np.uint16 if tok.get_vocab_size() <= 65535 else np.int32
+    return np.asarray(out, dtype=dtype)
+
+
+def plain_stream(texts: list[str], tok: Tokenizer) -> np.ndarray:
+    """Files in order, left to right, separated by <eos> (for next-token accuracy)."""
+    eos = tok.token_to_id(EOS)
+    out: list[int] = []
+    for enc in tok.encode_batch(texts, add_special_tokens=False):
+        out.extend(enc.ids)
+        out.append(eos)
+    return np.asarray(out, dtype=np.int32)
+
+
+def sample_batch(stream: np.ndarray, batch: int, block: int, rng: np.random.Generator):
+    """Random windows (x, y) of shape (batch, block) from a packed stream."""
+    if len(stream) <= block + 1:
+        raise ValueError(f"token stream of {len(stream)} tokens is shorter than one block of {block}")
+    starts = rng.integers(0, len(stream) - block - 1, size=batch)
+    x = np.stack([stream[s:s + block] for s in starts]).astype(np.int64)
+    y = np.stack([stream[s + 1:s + block + 1] for s in starts]).astype(np.int64)
+    return x, y
+
+
+def eval_windows(stream: np.ndarray, block: int, max_windows: int):
+    """Consecutive non-overlapping (x, y) windows from the start of a stream, for a stable val loss."""
+    n = min(max_windows, (len(stream) - 1) // block)
+    for i in range(n):
+        s = i * block
+        yield (stream[s:s + block].astype(np.int64)[None], stream[s + 1:s + block + 1].astype(np.int64)[None])
