@@ -1,1 +1,3 @@
-"""Quill language server: LSP front end for local AI code completion."""
+"""Quill: a local AI code assistant language server (serving needs no torch)."""
+
+__version__ = "0.1.0"

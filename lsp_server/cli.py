@@ -117,6 +117,75 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="run the language server (stdio by default)")
+    p.add_argument("--bundle", default=None, help="model bundle folder (default: the shipped model)")
+    p.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1; never 0.0.0.0 unless given)")
+    p.add_argument("--port", type=int, default=2087)
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (default: min(2, cores))")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    import logging
+    from .server import create_server
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server = create_server(Path(args.bundle) if args.bundle else None, args.threads)
+    if args.tcp:
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+def _add_complete(sub) -> None:
+    p = sub.add_parser("complete", help="print the suggestion at FILE LINE COL (1-based line and column)")
+    p.add_argument("file")
+    p.add_argument("line", type=int)
+    p.add_argument("col", type=int, help="1-based column in characters")
+    p.add_argument("--bundle", default=None)
+    p.add_argument("--json", action="store_true", help="print text, stop reason and timings as JSON")
+    p.set_defaults(func=cmd_complete)
+
+
+def cmd_complete(args) -> int:
+    import time
+    from .documents import Document
+    from .engine import Engine
+    from .errors import QuillError
+    from .positions import Position, PositionEncoding
+    from .suggest import suggest
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"quill complete: cannot read {args.file}: {exc}")
+    if args.line < 1 or args.col < 1:
+        raise SystemExit("quill complete: LINE and COL are 1-based")
+    try:
+        engine = Engine.load(args.bundle)
+    except QuillError as exc:
+        raise SystemExit(f"quill complete: {exc}")
+    doc = Document(Path(args.file).resolve().as_uri(), text)
+    offset = doc.offset_at(Position(args.line - 1, args.col - 1), PositionEncoding.UTF32)
+    started = time.perf_counter()
+    result = suggest(doc, offset, engine)
+    ms = (time.perf_counter() - started) * 1000
+    if args.json:
+        out = {"text": result.text if result else "", "ms": round(ms, 2)}
+        if result:
+            g = result.generation
+            out.update(stop_reason=g.stop_reason, tokens=len(g.token_ids), prompt_tokens=g.prompt_tokens,
+                       prompt_ms=round(g.prompt_ms, 2), decode_ms=round(g.decode_ms, 2),
+                       mean_logprob=round(g.mean_logprob, 3), mode=result.mode)
+        print(json.dumps(out))
+    else:
+        print(result.text if result else "")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand."""
     parser = argparse.ArgumentParser(prog="quill", description="Quill: a local AI code assistant language server")
@@ -125,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tokenizer(sub)
     _add_train(sub)
     _add_export(sub)
+    _add_serve(sub)
+    _add_complete(sub)
     return parser
 
 
