@@ -186,6 +186,13 @@ def cmd_complete(args) -> int:
     return 0
 
 
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="start the server with the shipped model and show inline completions")
+    p.add_argument("--bundle", default=None)
+    p.add_argument("--file", default=None, help="a Python file to use instead of the bundled sample")
+    p.set_defaults(func=lambda args: __import__("lsp_server.demo", fromlist=["main"]).main(args.bundle, args.file))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand."""
     parser = argparse.ArgumentParser(prog="quill", description="Quill: a local AI code assistant language server")
@@ -196,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_serve(sub)
     _add_complete(sub)
+    _add_demo(sub)
     return parser
 
 

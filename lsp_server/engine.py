@@ -136,10 +136,10 @@ class Engine:
         run_options = ort.RunOptions()
         cancel = cancel or CancelToken()
         gen = Generation("", [], [], "max_tokens", len(prompt_ids))
-        if not cancel._attach(run_options):
-            gen.stop_reason = "cancelled"
-            return gen
         try:
+            if not cancel._attach(run_options):
+                gen.stop_reason = "cancelled"
+                return gen
             self._decode_loop(gen, prompt_ids, budget, stop, deadline, cancel, run_options)
         finally:
             cancel._detach(run_options)

@@ -32,13 +32,14 @@ def _fit_prefix(prefix: str, encode: Encode, budget: int) -> tuple[list[int], st
     if len(window) < len(prefix) and "\n" in window:
         window = window[window.index("\n") + 1:]
     ids = encode(window)
-    for _ in range(4):  # drop whole leading lines until it fits
-        if len(ids) <= budget or "\n" not in window:
+    for _ in range(4):  # drop whole leading lines until it fits, never the cursor's own line
+        if len(ids) <= budget:
             break
-        lines = window.splitlines(keepends=True)
-        excess = (len(ids) - budget) / len(ids)
-        drop = max(1, int(len(lines) * excess) + 1)
-        window = "".join(lines[drop:])
+        keep = len(window) * budget // len(ids)  # characters that fit if tokens are spread evenly
+        start = window.find("\n", len(window) - keep - 1) + 1
+        if start == 0:
+            break
+        window = window[start:]
         ids = encode(window)
     if len(ids) > budget:
         ids = ids[-budget:]
@@ -53,8 +54,13 @@ def _fit_suffix(suffix: str, encode: Encode, budget: int) -> list[int]:
     if len(window) < len(suffix) and "\n" in window:
         window = window[:window.rindex("\n") + 1]
     ids = encode(window)
-    while len(ids) > budget and window.count("\n") > 1:
-        window = window[:window.rindex("\n", 0, len(window) - 1) + 1]
+    for _ in range(4):  # drop whole trailing lines until it fits, never the cursor's own line
+        if len(ids) <= budget:
+            break
+        end = window.rfind("\n", 0, len(window) * budget // len(ids)) + 1
+        if end == 0:
+            break
+        window = window[:end]
         ids = encode(window)
     return ids[:budget]
 

@@ -59,8 +59,11 @@ def _in_comment_or_plain_string(doc: Document, offset: int) -> bool:
             if not (node.start_byte < byte < node.end_byte):
                 return False
             stmt = node.parent
+            prev = stmt.prev_named_sibling if stmt is not None else None
+            while prev is not None and prev.type == "comment":  # a shebang or licence comment may precede it
+                prev = prev.prev_named_sibling
             is_doc = stmt is not None and stmt.type == "expression_statement" and stmt.named_child_count == 1 \
-                and stmt.prev_named_sibling is None
+                and prev is None
             return not is_doc
         node = node.parent
     return False
@@ -107,16 +110,24 @@ def make_stop(ctx: CursorContext, max_lines: int) -> StopFn:
     return stop
 
 
-def trim_suffix_overlap(completion: str, line_after: str) -> str:
+def _bracket_net(text: str) -> int:
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+
+
+def trim_suffix_overlap(completion: str, line_after: str, line_before: str = "") -> str:
     """Drop the end of a completion that repeats what already follows the cursor on this line.
 
     The whole rest of the line may be repeated (`foo(x))` before `)`), or a start of it made only of
-    closing punctuation (`name)` before `):`).
+    closing punctuation (`name)` before `):`). Closing brackets are only dropped when the line would
+    otherwise close more than it opens: `foo(x)` in `print(|)` is right as it is.
     """
     rest = line_after.strip()
     for k in range(min(len(completion), len(rest)), 0, -1):
         head = rest[:k]
         if completion.endswith(head) and (k == len(rest) or all(c in ")]}:,;'\" " for c in head)):
+            over_closed = _bracket_net(completion) < 0 and _bracket_net(line_before + completion + line_after) < 0
+            if any(c in ")]}" for c in head) and not over_closed:
+                continue
             return completion[:-k].rstrip()
     return completion
 
@@ -128,10 +139,14 @@ def postprocess(text: str, ctx: CursorContext) -> str:
         lines.pop()
     text = "\n".join(lines)
     if ctx.mode == LINE:
-        text = trim_suffix_overlap(text, ctx.line_after)
+        text = trim_suffix_overlap(text, ctx.line_after, ctx.line_before)
     if not ctx.line_before.strip() and ctx.mode == BLOCK:
         # On an indented blank line the model may re-emit the newline; keep the text on this line.
-        text = text.lstrip("\n")
+        if text.startswith("\n"):
+            text = text.lstrip("\n")
+            # Its indentation is then counted from column 0, but the cursor already stands after line_before.
+            if text.startswith(ctx.line_before):
+                text = text[len(ctx.line_before):]
     return text
 
 
@@ -185,10 +200,13 @@ def suggest(doc: Document, offset: int, engine: Engine, options: SuggestOptions 
         return None
     prompt = build_fim_prompt(ctx.prefix, ctx.suffix, engine.encode, engine.special, options.budget)
     deadline = time.monotonic() + options.timeout_ms / 1000
-    gen = engine.generate(prompt.ids, options.max_new_tokens, make_stop(ctx, options.max_lines), deadline, cancel)
+    stop = make_stop(ctx, options.max_lines)
+    gen = engine.generate(prompt.ids, options.max_new_tokens, stop, deadline, cancel)
     if gen.stop_reason == "cancelled":
         return None
-    text = syntax_cut(doc, offset, postprocess(gen.text, ctx))
+    # Generation may end (eos, max_tokens, deadline) inside a last line the stop rule could not judge yet.
+    cut = stop(gen.text + "\n")
+    text = syntax_cut(doc, offset, postprocess(gen.text if cut is None else gen.text[:cut], ctx))
     if not text.strip():
         return None
     return Suggestion(text, offset, gen, ctx.mode)

@@ -1,0 +1,1 @@
+"""Benchmarks: commands whose output goes into BENCHMARKS.md (not timed tests)."""

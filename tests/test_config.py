@@ -1,0 +1,127 @@
+"""Unit tests of settings parsing (lsp_server.config.parse_config)."""
+
+import pytest
+
+from lsp_server.config import CompletionConfig, InlineConfig, QuillConfig, parse_config
+from lsp_server.prompt import PromptBudget
+from lsp_server.suggest import SuggestOptions
+
+DEFAULT = QuillConfig()
+
+
+def test_none_gives_defaults_and_no_problems():
+    config, problems = parse_config(None)
+    assert config == DEFAULT
+    assert problems == []
+
+
+def test_empty_object_gives_defaults_and_no_problems():
+    assert parse_config({}) == (DEFAULT, [])
+
+
+def test_default_values():
+    config, _ = parse_config(None)
+    assert config.inline == InlineConfig(True, 24, 6, 256, 64, 400)
+    assert config.completion == CompletionConfig(True)
+
+
+def test_valid_inline_overrides_are_applied():
+    config, problems = parse_config({"inline": {"max_lines": 3, "prefix_tokens": 512, "enabled": False}})
+    assert problems == []
+    assert config.inline.max_lines == 3
+    assert config.inline.prefix_tokens == 512
+    assert config.inline.enabled is False
+    assert config.inline.max_new_tokens == 24  # untouched keys keep their defaults
+
+
+def test_settings_under_a_quill_section_are_applied():
+    config, problems = parse_config({"quill": {"inline": {"timeout_ms": 900}, "completion": {"enabled": False}}})
+    assert problems == []
+    assert config.inline.timeout_ms == 900
+    assert config.completion.enabled is False
+
+
+def test_limits_are_inclusive():
+    config, problems = parse_config({"inline": {"suffix_tokens": 0, "max_new_tokens": 256}})
+    assert problems == []
+    assert (config.inline.suffix_tokens, config.inline.max_new_tokens) == (0, 256)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("max_lines", "3"),
+    ("max_lines", 2.5),
+    ("max_lines", None),
+    ("enabled", "yes"),
+    ("enabled", 1),
+])
+def test_wrong_type_gives_one_problem_and_keeps_the_default(key, value):
+    config, problems = parse_config({"inline": {key: value}})
+    assert len(problems) == 1
+    assert key in problems[0]
+    assert getattr(config.inline, key) == getattr(DEFAULT.inline, key)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("max_lines", 0),
+    ("max_lines", 51),
+    ("prefix_tokens", 15),
+    ("suffix_tokens", -1),
+    ("timeout_ms", 10_001),
+])
+def test_out_of_range_value_gives_one_problem_and_keeps_the_default(key, value):
+    config, problems = parse_config({"inline": {key: value}})
+    assert len(problems) == 1
+    assert key in problems[0] and str(value) in problems[0]
+    assert getattr(config.inline, key) == getattr(DEFAULT.inline, key)
+
+
+def test_booleans_are_not_accepted_as_ints():
+    config, problems = parse_config({"inline": {"max_lines": True}})
+    assert len(problems) == 1
+    assert config.inline.max_lines == 6
+
+
+def test_unknown_key_gives_one_problem():
+    config, problems = parse_config({"inline": {"temperature": 0.2}})
+    assert problems == ["unknown setting inline.temperature"]
+    assert config == DEFAULT
+
+
+def test_unknown_section_gives_one_problem():
+    config, problems = parse_config({"modelPath": "/tmp/evil.onnx"})
+    assert len(problems) == 1
+    assert "modelPath" in problems[0]
+    assert config == DEFAULT
+
+
+def test_section_that_is_not_an_object_gives_one_problem():
+    config, problems = parse_config({"inline": 5})
+    assert len(problems) == 1
+    assert config == DEFAULT
+
+
+@pytest.mark.parametrize("data", [[1, 2], "inline", 3, True])
+def test_settings_that_are_not_an_object_give_one_problem_and_defaults(data):
+    config, problems = parse_config(data)
+    assert config == DEFAULT
+    assert len(problems) == 1
+
+
+def test_each_bad_value_is_reported_and_good_ones_still_apply():
+    config, problems = parse_config({"inline": {"max_lines": "x", "timeout_ms": 5, "prefix_tokens": 100}})
+    assert len(problems) == 2
+    assert config.inline.prefix_tokens == 100
+    assert (config.inline.max_lines, config.inline.timeout_ms) == (6, 400)
+
+
+def test_overrides_apply_over_a_base_without_changing_it():
+    base, _ = parse_config({"inline": {"max_lines": 3}})
+    config, problems = parse_config({"inline": {"timeout_ms": 800}}, base)
+    assert problems == []
+    assert (config.inline.max_lines, config.inline.timeout_ms) == (3, 800)
+    assert base.inline.timeout_ms == 400
+
+
+def test_inline_config_converts_to_suggest_options():
+    config, _ = parse_config({"inline": {"max_new_tokens": 10, "prefix_tokens": 128, "suffix_tokens": 32}})
+    assert config.inline.suggest_options() == SuggestOptions(10, 6, PromptBudget(128, 32), 400)
