@@ -133,6 +133,7 @@ class Engine:
             raise ValueError("generate() needs at least one prompt token")
         budget = min(max_new_tokens, self.max_seq_len - len(prompt_ids))
         prompt_ids = prompt_ids[-(self.max_seq_len - max(budget, 1)):]
+        budget = min(max_new_tokens, self.max_seq_len - len(prompt_ids))  # an over-long prompt left room for 1
         run_options = ort.RunOptions()
         cancel = cancel or CancelToken()
         gen = Generation("", [], [], "max_tokens", len(prompt_ids))

@@ -16,3 +16,19 @@ def stdlib_texts(stdlib_dir) -> list[str]:
     """About 400 KB of real code: the json/ and email/ packages of the standard library."""
     paths = [p for d in ("json", "email") for p in sorted((stdlib_dir / d).rglob("*.py"))]
     return [p.read_text(encoding="utf-8") for p in paths]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run torch on one thread: with tiny models, more threads only fight other CPU users (a training run)."""
+    import torch  # here, not at the top: the server's tests must not import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def pytest_collection_modifyitems(config, items):
+    """End-to-end tests start real servers with the shipped model: run them last."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
