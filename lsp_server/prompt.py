@@ -73,3 +73,18 @@ def build_fim_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str
     prefix_ids, prefix_text = _fit_prefix(prefix, encode, budget.prefix_tokens + budget.suffix_tokens - len(suffix_ids))
     ids = [special["<fim_prefix>"], *prefix_ids, special["<fim_suffix>"], *suffix_ids, special["<fim_middle>"]]
     return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text)
+
+
+def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, int],
+                 budget: PromptBudget = PromptBudget()) -> Prompt:
+    """FIM when there is code after the cursor; plain left-to-right text when there is none.
+
+    Half of training is plain text, and a FIM sample with an empty suffix is rare in training, so at
+    the end of a file the left-to-right prompt is the one the model knows best.
+    """
+    if suffix.strip():
+        return build_fim_prompt(prefix, suffix, encode, special, budget)
+    ids, text = _fit_prefix(prefix, encode, budget.prefix_tokens + budget.suffix_tokens)
+    if not ids:
+        ids = [special["<eos>"]]  # an empty document: start as after a file boundary
+    return Prompt(ids, len(ids), 0, text)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .documents import Document, parse
 from .engine import CancelToken, Engine, Generation, StopFn
-from .prompt import PromptBudget, build_fim_prompt
+from .prompt import PromptBudget, build_prompt
 
 LINE, BLOCK = "line", "block"
 
@@ -198,7 +198,7 @@ def suggest(doc: Document, offset: int, engine: Engine, options: SuggestOptions 
     ctx = cursor_context(doc, offset)
     if ctx is None:
         return None
-    prompt = build_fim_prompt(ctx.prefix, ctx.suffix, engine.encode, engine.special, options.budget)
+    prompt = build_prompt(ctx.prefix, ctx.suffix, engine.encode, engine.special, options.budget)
     deadline = time.monotonic() + options.timeout_ms / 1000
     stop = make_stop(ctx, options.max_lines)
     gen = engine.generate(prompt.ids, options.max_new_tokens, stop, deadline, cancel)

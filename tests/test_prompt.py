@@ -185,3 +185,13 @@ def test_ten_thousand_line_prefix_encodes_a_bounded_window():
 def test_zero_budgets_give_an_empty_prompt_body():
     prompt = build_fim_prompt("x = 1\n", "y\n", char_encode, SPECIAL, PromptBudget(0, 0))
     assert prompt.ids == [0, 1, 2]
+
+
+def test_build_prompt_uses_fim_only_when_code_follows_the_cursor():
+    from lsp_server.prompt import build_prompt
+    special = {**SPECIAL, "<eos>": 3}
+    with_suffix = build_prompt("x = ", "\nprint(x)\n", char_encode, special)
+    assert with_suffix.ids[0] == SPECIAL["<fim_prefix>"] and with_suffix.ids[-1] == SPECIAL["<fim_middle>"]
+    at_end = build_prompt("def f():\n    return ", "\n  \n", char_encode, special)
+    assert char_decode(at_end.ids) == "def f():\n    return "
+    assert build_prompt("", "", char_encode, special).ids == [special["<eos>"]]
