@@ -40,9 +40,34 @@ class CompletionConfig:
 
 
 @dataclass
+class DocstringConfig:
+    enabled: bool = True  # hover suggestions and the Add/Regenerate docstring actions
+    style: str = "google"  # google | numpy | sphinx
+    max_new_tokens: int = 48
+
+    def limits(self) -> dict[str, tuple[int, int]]:
+        return {"max_new_tokens": (4, 256)}
+
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        return {"style": ("google", "numpy", "sphinx")}
+
+
+@dataclass
+class CodegenConfig:
+    enabled: bool = True  # the Generate body action and quill.generateBody
+    max_new_tokens: int = 128
+    max_lines: int = 30
+
+    def limits(self) -> dict[str, tuple[int, int]]:
+        return {"max_new_tokens": (8, 512), "max_lines": (1, 200)}
+
+
+@dataclass
 class QuillConfig:
     inline: InlineConfig = field(default_factory=InlineConfig)
     completion: CompletionConfig = field(default_factory=CompletionConfig)
+    docstring: DocstringConfig = field(default_factory=DocstringConfig)
+    codegen: CodegenConfig = field(default_factory=CodegenConfig)
 
 
 def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str) -> None:
@@ -57,6 +82,10 @@ def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str) 
     if not ok:
         problems.append(f"{path}{key}: expected {expected.__name__}, got {value!r}")
         return
+    choices = section.choices().get(key) if hasattr(section, "choices") else None
+    if choices and value not in choices:
+        problems.append(f"{path}{key}: {value!r} is not one of {', '.join(choices)}")
+        return
     lo_hi = section.limits().get(key)
     if lo_hi and not lo_hi[0] <= value <= lo_hi[1]:
         problems.append(f"{path}{key}: {value} is outside {lo_hi[0]}..{lo_hi[1]}")
@@ -67,8 +96,8 @@ def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str) 
 def parse_config(data: Any, base: QuillConfig | None = None) -> tuple[QuillConfig, list[str]]:
     """Apply client JSON (initializationOptions or a `quill` settings section) over base/defaults."""
     config = dataclasses.replace(base) if base else QuillConfig()
-    config.inline = dataclasses.replace(config.inline)
-    config.completion = dataclasses.replace(config.completion)
+    for f in dataclasses.fields(config):
+        setattr(config, f.name, dataclasses.replace(getattr(config, f.name)))
     problems: list[str] = []
     if data is None:
         return config, problems
