@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # The CPU build of PyTorch; any other version (or a bare `torch`) pulls gigabytes of CUDA here.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test test-long install-serve install-dev clean
+.PHONY: demo test test-python test-vscode test-long install-serve install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,20 @@ install-dev: $(VENV)/.dev
 demo: $(VENV)/.serve
 	$(VENV)/bin/quill demo
 
-## Unit tests, the tiny train->export->serve pipeline, then end-to-end LSP tests with the shipped model.
-test: $(VENV)/.dev
+## Everything CI runs: the Python suite (unit, pipeline, end-to-end LSP and Neovim tests), then the VS Code extension.
+test: test-python test-vscode
+
+## Unit tests, the tiny train->export->serve pipeline, then end-to-end LSP tests (and the headless Neovim test).
+test-python: $(VENV)/.dev
 	$(PY) -m pytest -q
+
+## The VS Code extension: npm ci, tsc, node:test (a Node.js 18+ with npm; skipped with a notice when npm is
+## missing, unless QUILL_REQUIRE_NODE is set, as .ci/run does). Its settings test reads lsp_server/config.py.
+test-vscode: $(VENV)/.dev
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ -n "$$QUILL_REQUIRE_NODE" ]; then echo "npm not found and QUILL_REQUIRE_NODE is set" >&2; exit 1; fi; \
+	  echo "SKIPPED the VS Code extension's checks: npm is not installed"; exit 0; fi; \
+	cd editors/vscode && npm ci --no-audit --no-fund && npm run compile && QUILL_PYTHON="$(abspath $(PY))" npm test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

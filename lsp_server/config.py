@@ -1,16 +1,20 @@
 """Server configuration: a tree of dataclasses built from the client's JSON, with defaults.
 
 Invalid values are reported (one message) and replaced by defaults; they never crash the server.
-Model paths are deliberately absent: a workspace must not be able to point the server at a model.
+`model.bundle_path` is honoured only from user-level configuration (initializationOptions): a workspace
+must not be able to point the server at a model of its choosing.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from .prompt import PromptBudget
-from .suggest import SuggestOptions
+from .suggest import DEFAULT_CONFIDENCE_THRESHOLD, SuggestOptions
 
 
 @dataclass
@@ -21,22 +25,34 @@ class InlineConfig:
     prefix_tokens: int = 256
     suffix_tokens: int = 64
     timeout_ms: int = 400
+    multiline: bool = True  # off: one line, even where a block could follow
+    alternatives: int = 1  # inline items per request, best first
+    confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD  # minimum mean token log-probability
+    debounce_ms: int = 0  # wait this long for a newer edit before running the model
+    cross_file_context: bool = True  # imports and signatures of other open documents in the prompt
 
-    def limits(self) -> dict[str, tuple[int, int]]:
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """Inclusive (min, max) of the numeric settings."""
         return {"max_new_tokens": (1, 256), "max_lines": (1, 50), "prefix_tokens": (16, 1536),
-                "suffix_tokens": (0, 512), "timeout_ms": (10, 10_000)}
+                "suffix_tokens": (0, 512), "timeout_ms": (10, 10_000), "alternatives": (1, 5),
+                "confidence_threshold": (-20.0, 0.0), "debounce_ms": (0, 2000)}
 
     def suggest_options(self) -> SuggestOptions:
+        """The pipeline options these settings stand for."""
         return SuggestOptions(self.max_new_tokens, self.max_lines,
-                              PromptBudget(self.prefix_tokens, self.suffix_tokens), self.timeout_ms)
+                              PromptBudget(self.prefix_tokens, self.suffix_tokens), self.timeout_ms,
+                              self.multiline, self.alternatives, self.confidence_threshold)
 
 
 @dataclass
 class CompletionConfig:
     enabled: bool = True
+    model_ranking: bool = True  # rank names (and propose more) with the model; off: buffer order only
+    max_items: int = 50
+    line_suggestion: bool = True  # outside identifier/attribute positions, offer the inline suggestion
 
-    def limits(self) -> dict[str, tuple[int, int]]:
-        return {}
+    def limits(self) -> dict[str, tuple[float, float]]:
+        return {"max_items": (1, 500)}
 
 
 @dataclass
@@ -63,25 +79,65 @@ class CodegenConfig:
 
 
 @dataclass
+class ModelSettings:
+    bundle_path: str | None = None  # user-level only; None: the shipped model
+    threads: int = 0  # onnxruntime threads; 0: min(2, cores)
+
+    def limits(self) -> dict[str, tuple[float, float]]:
+        return {"threads": (0, 64)}
+
+
+@dataclass
 class QuillConfig:
     inline: InlineConfig = field(default_factory=InlineConfig)
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     docstring: DocstringConfig = field(default_factory=DocstringConfig)
     codegen: CodegenConfig = field(default_factory=CodegenConfig)
+    model: ModelSettings = field(default_factory=ModelSettings)
 
 
-def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str) -> None:
-    current = getattr(section, key)
-    expected = type(current)
-    if expected is bool:
-        ok = isinstance(value, bool)
-    elif expected is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
-        problems.append(f"{path}{key}: expected {expected.__name__}, got {value!r}")
+def _type_ok(hint: Any, value: Any) -> bool:
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    args = typing.get_args(hint)  # `str | None`
+    return value is None or any(_type_ok(a, value) for a in args if a is not type(None))
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("NoneType", "null")
+
+
+def _check_path(key: str, value: Any, user_level: bool, current: Any, path: str) -> str | None:
+    """Problem with a model path setting, or None when it may be applied."""
+    if not user_level:
+        if value == current:
+            return "skip"  # the same value echoed back by a client: nothing to say, nothing to do
+        return (f"{path}{key}: only honoured from user-level settings (initializationOptions), "
+                "never from workspace settings; ignored")
+    if value is not None and (not value.strip() or not os.path.isabs(os.path.expanduser(value))):
+        return f"{path}{key}: must be an absolute path, got {value!r}"
+    return None
+
+
+def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str, user_level: bool = True) -> None:
+    hint = typing.get_type_hints(type(section))[key]
+    if not _type_ok(hint, value):
+        problems.append(f"{path}{key}: expected {_type_name(hint)}, got {value!r}")
         return
+    if hint is float:
+        value = float(value)
+    if key == "bundle_path":
+        problem = _check_path(key, value, user_level, getattr(section, key), path)
+        if problem is not None:
+            if problem != "skip":
+                problems.append(problem)
+            return
     choices = section.choices().get(key) if hasattr(section, "choices") else None
     if choices and value not in choices:
         problems.append(f"{path}{key}: {value!r} is not one of {', '.join(choices)}")
@@ -93,8 +149,12 @@ def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str) 
     setattr(section, key, value)
 
 
-def parse_config(data: Any, base: QuillConfig | None = None) -> tuple[QuillConfig, list[str]]:
-    """Apply client JSON (initializationOptions or a `quill` settings section) over base/defaults."""
+def parse_config(data: Any, base: QuillConfig | None = None,
+                 user_level: bool = True) -> tuple[QuillConfig, list[str]]:
+    """Apply client JSON (initializationOptions or a `quill` settings section) over base/defaults.
+
+    user_level=False (workspace/didChangeConfiguration) refuses a new model.bundle_path.
+    """
     config = dataclasses.replace(base) if base else QuillConfig()
     for f in dataclasses.fields(config):
         setattr(config, f.name, dataclasses.replace(getattr(config, f.name)))
@@ -119,5 +179,5 @@ def parse_config(data: Any, base: QuillConfig | None = None) -> tuple[QuillConfi
             if key not in known:
                 problems.append(f"unknown setting {name}.{key}")
             else:
-                _coerce(section, key, value, problems, f"{name}.")
+                _coerce(section, key, value, problems, f"{name}.", user_level)
     return config, problems

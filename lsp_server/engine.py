@@ -5,6 +5,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -13,9 +14,13 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from .bundle import Bundle, load_bundle
-from .errors import BundleCorrupt
+from .errors import BundleCorrupt, QuillError
 
 StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to stop at, or None to go on
+
+
+class Cancelled(QuillError):
+    """A generation or scoring run was cancelled (by $/cancelRequest or a newer edit)."""
 
 
 class CancelToken:
@@ -28,6 +33,7 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
+        """True once cancel() was called."""
         return self._event.is_set()
 
     def cancel(self) -> None:
@@ -61,12 +67,29 @@ class Generation:
 
     @property
     def mean_logprob(self) -> float:
+        """The model's confidence: mean log-probability of the generated tokens (-inf for none)."""
         return float(np.mean(self.logprobs)) if self.logprobs else float("-inf")
 
 
+@dataclass
+class Prefill:
+    """One prompt pass, shared by every continuation that follows it."""
+    logprobs: np.ndarray     # (V,) next-token log-probabilities; special tokens except <eos> are -inf
+    past: list[np.ndarray]   # per layer keys then values, each (1, heads, T, head_dim)
+    prompt_tokens: int
+    ms: float
+
+
 def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max()
-    return x - np.log(np.exp(x).sum())
+    """Row-wise log-softmax of (..., V) logits (-inf entries stay -inf)."""
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
+    """log P(the next token is not one of continue_mask) from (V,) log-probabilities."""
+    p_continue = float(np.exp(logprobs[continue_mask]).sum())
+    return float(np.log1p(-min(p_continue, 1.0 - 1e-9)))
 
 
 class Engine:
@@ -110,12 +133,19 @@ class Engine:
         return cls(load_bundle(path), threads=threads)
 
     def encode(self, text: str) -> list[int]:
+        """Token ids of text (special-token names in text stay text)."""
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        """encode() of several texts in one call."""
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
     def decode(self, ids: list[int]) -> str:
+        """Text of token ids, special tokens left out."""
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
     def empty_past(self, batch: int = 1) -> list[np.ndarray]:
+        """A KV cache of length 0 for every layer."""
         shape = (batch, self.n_heads, 0, self.head_dim)
         return [np.zeros(shape, dtype=np.float32) for _ in range(2 * self.n_layers)]
 
@@ -126,57 +156,151 @@ class Engine:
         outputs = self.session.run(self.output_names, feed, run_options)
         return outputs[0], outputs[1:]
 
-    def generate(self, prompt_ids: list[int], max_new_tokens: int = 24, stop: StopFn | None = None,
-                 deadline: float | None = None, cancel: CancelToken | None = None) -> Generation:
-        """Greedy decoding; checks cancel and the deadline (time.monotonic()) between tokens."""
-        if not prompt_ids:
-            raise ValueError("generate() needs at least one prompt token")
-        budget = min(max_new_tokens, self.max_seq_len - len(prompt_ids))
-        prompt_ids = prompt_ids[-(self.max_seq_len - max(budget, 1)):]
-        budget = min(max_new_tokens, self.max_seq_len - len(prompt_ids))  # an over-long prompt left room for 1
+    @cached_property
+    def token_texts(self) -> list[str]:
+        """The text of every token id on its own ('' for special tokens)."""
+        ids = [[i] for i in range(self.tokenizer.get_vocab_size())]
+        return self.tokenizer.decode_batch(ids, skip_special_tokens=True)
+
+    def extend(self, ids: np.ndarray, past: list[np.ndarray], cancel: CancelToken):
+        """step() under cancellation: (B, V) log-probabilities (special tokens but <eos> banned) and the
+        extended cache; raises Cancelled."""
         run_options = ort.RunOptions()
-        cancel = cancel or CancelToken()
-        gen = Generation("", [], [], "max_tokens", len(prompt_ids))
         try:
             if not cancel._attach(run_options):
-                gen.stop_reason = "cancelled"
-                return gen
-            self._decode_loop(gen, prompt_ids, budget, stop, deadline, cancel, run_options)
-        finally:
-            cancel._detach(run_options)
-        return gen
-
-    def _decode_loop(self, gen: Generation, prompt_ids, budget, stop, deadline, cancel, run_options) -> None:
-        ids, past = np.array([prompt_ids], dtype=np.int64), self.empty_past()
-        t0 = time.perf_counter()
-        for i in range(budget):
-            if cancel.cancelled:
-                gen.stop_reason = "cancelled"
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                gen.stop_reason = "deadline"
-                return
+                raise Cancelled("cancelled before the step")
             try:
                 logits, past = self.step(ids, past, run_options)
             except Exception:  # onnxruntime signals RunOptions.terminate with a generic Fail error
                 if cancel.cancelled:
-                    gen.stop_reason = "cancelled"
-                    return
+                    raise Cancelled("cancelled during the step") from None
                 raise
-            if i == 0:
-                gen.prompt_ms = (time.perf_counter() - t0) * 1000
-            logits = logits[0]
-            logits[self._banned] = -np.inf  # never emit FIM/task tokens
-            token = int(logits.argmax())
-            if token == self.eos_id:
-                gen.stop_reason = "eos"
+        finally:
+            cancel._detach(run_options)
+        logits[:, self._banned] = -np.inf  # never emit FIM/task tokens
+        return _log_softmax(logits), past
+
+    def _clip(self, prompt_ids: list[int], max_new_tokens: int) -> tuple[list[int], int]:
+        """Keep the end of an over-long prompt so that at least one new token fits; (ids, token budget)."""
+        if not prompt_ids:
+            raise ValueError("the model needs at least one prompt token")
+        budget = min(max_new_tokens, self.max_seq_len - len(prompt_ids))
+        prompt_ids = prompt_ids[-(self.max_seq_len - max(budget, 1)):]
+        return prompt_ids, min(max_new_tokens, self.max_seq_len - len(prompt_ids))
+
+    def prefill(self, prompt_ids: list[int], cancel: CancelToken | None = None, reserve: int = 1) -> Prefill:
+        """Run the prompt once (keeping room for `reserve` more tokens); raises Cancelled."""
+        ids, _ = self._clip(prompt_ids, reserve)
+        t0 = time.perf_counter()
+        logprobs, past = self.extend(np.array([ids], dtype=np.int64), self.empty_past(), cancel or CancelToken())
+        return Prefill(logprobs[0], past, len(ids), (time.perf_counter() - t0) * 1000)
+
+    def generate(self, prompt_ids: list[int], max_new_tokens: int = 24, stop: StopFn | None = None,
+                 deadline: float | None = None, cancel: CancelToken | None = None) -> Generation:
+        """Greedy decoding; checks cancel and the deadline (time.monotonic()) between tokens."""
+        return self.generate_alternatives(prompt_ids, 1, max_new_tokens, stop, deadline, cancel)[0]
+
+    def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
+                              stop: StopFn | None = None, deadline: float | None = None,
+                              cancel: CancelToken | None = None) -> list[Generation]:
+        """Greedy continuations of the n most likely first tokens, sharing one prompt pass.
+
+        The first is plain greedy decoding; all n branches decode together as one batch.
+        """
+        prompt_ids, budget = self._clip(prompt_ids, max_new_tokens)
+        cancel = cancel or CancelToken()
+        gens = [Generation("", [], [], "max_tokens", len(prompt_ids)) for _ in range(max(n, 1))]
+        try:
+            if cancel.cancelled:
+                raise Cancelled("cancelled before the prompt")
+            if budget <= 0:
+                return gens
+            if deadline is not None and time.monotonic() > deadline:
+                for gen in gens:
+                    gen.stop_reason = "deadline"
+                return gens
+            pre = self.prefill(prompt_ids, cancel, budget)
+            self._branch_loop(gens, pre, budget, stop, deadline, cancel)
+        except Cancelled:
+            for gen in gens:
+                gen.stop_reason = "cancelled"
+        return gens
+
+    def _accept(self, gen: Generation, token: int, logprob: float, stop: StopFn | None) -> bool:
+        """Append one token to gen; False when gen is finished (eos or its stop rule)."""
+        if token == self.eos_id or not np.isfinite(logprob):
+            gen.stop_reason = "eos"
+            return False
+        gen.token_ids.append(token)
+        gen.logprobs.append(logprob)
+        gen.text = self.decode(gen.token_ids)
+        cut = stop(gen.text) if stop else None
+        if cut is not None:
+            gen.text, gen.stop_reason = gen.text[:cut], "stop"
+            return False
+        return True
+
+    def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel) -> None:
+        """Decode every branch greedily from its own first token; finished rows leave the batch."""
+        t0 = time.perf_counter()
+        first = np.argsort(-pre.logprobs, kind="stable")[:len(gens)]
+        rows, next_ids = [], []  # rows: index into gens of each live batch row
+        for i, (gen, token) in enumerate(zip(gens, first)):
+            gen.prompt_ms = pre.ms
+            if self._accept(gen, int(token), float(pre.logprobs[token]), stop):
+                rows.append(i)
+                next_ids.append(int(token))
+        past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
+        for _ in range(budget - 1):
+            if not rows:
                 break
-            gen.token_ids.append(token)
-            gen.logprobs.append(float(_log_softmax(logits)[token]))
-            gen.text = self.decode(gen.token_ids)
-            cut = stop(gen.text) if stop else None
-            if cut is not None:
-                gen.text, gen.stop_reason = gen.text[:cut], "stop"
+            if deadline is not None and time.monotonic() > deadline:
+                for i in rows:
+                    gens[i].stop_reason = "deadline"
                 break
-            ids = np.array([[token]], dtype=np.int64)
-        gen.decode_ms = (time.perf_counter() - t0) * 1000 - gen.prompt_ms
+            logprobs, past = self.extend(np.array(next_ids, dtype=np.int64)[:, None], past, cancel)
+            keep, next_ids = [], []
+            for r, i in enumerate(rows):
+                token = int(logprobs[r].argmax())
+                if self._accept(gens[i], token, float(logprobs[r, token]), stop):
+                    keep.append(r)
+                    next_ids.append(token)
+            if len(keep) < len(rows):
+                past = [p[keep] for p in past]
+            rows = [rows[r] for r in keep]
+        for gen in gens:
+            gen.decode_ms = (time.perf_counter() - t0) * 1000
+
+    def score(self, pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
+              cancel: CancelToken | None = None) -> list[float]:
+        """Log-probability of each token sequence after the prompt, batched over one shared prompt pass.
+
+        With continue_mask ((V,) bool), a score also adds log P(next token not in the mask): the chance that
+        the sequence ends there (a whole name, not the start of a longer one). Raises Cancelled.
+        """
+        if any(not seq for seq in continuations):
+            raise ValueError("score() needs non-empty continuations")
+        cancel = cancel or CancelToken()
+        scores = [float(pre.logprobs[seq[0]]) for seq in continuations]
+        rows = list(range(len(continuations)))
+        past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
+        for j in range(max((len(seq) for seq in continuations), default=0)):
+            # A row needs this step to score its next token, or (with a mask) the end after its last one.
+            need = [k for k, r in enumerate(rows) if len(continuations[r]) > j + 1 or continue_mask is not None]
+            if len(need) < len(rows):
+                past, rows = [p[need] for p in past], [rows[k] for k in need]
+            if not rows:
+                break
+            ids = np.array([[continuations[r][j]] for r in rows], dtype=np.int64)
+            logprobs, past = self.extend(ids, past, cancel)
+            keep = []
+            for k, r in enumerate(rows):
+                seq = continuations[r]
+                if j + 1 < len(seq):
+                    scores[r] += float(logprobs[k, seq[j + 1]])
+                    keep.append(k)
+                else:
+                    scores[r] += end_logprob(logprobs[k], continue_mask)
+            if len(keep) < len(rows):
+                past, rows = [p[keep] for p in past], [rows[k] for k in keep]
+        return scores

@@ -7,6 +7,10 @@ from typing import Callable
 Encode = Callable[[str], list[int]]
 # Enough characters for the token budget without tokenizing a whole 10,000-line file (~3.4 chars/token).
 CHARS_PER_TOKEN_BOUND = 8
+# Cross-file context may use at most this share of the prefix budget: the code right before the cursor
+# matters more than any other file.
+CONTEXT_SHARE = 4
+CONTEXT_HEADER = "# path: "  # starts each file's part of the cross-file context
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Prompt:
     prefix_tokens: int
     suffix_tokens: int
     prefix_text: str  # the part of the prefix that made it into the prompt
+    context_tokens: int = 0  # tokens of cross-file context placed before the prefix
 
 
 def _fit_prefix(prefix: str, encode: Encode, budget: int) -> tuple[list[int], str]:
@@ -65,26 +70,55 @@ def _fit_suffix(suffix: str, encode: Encode, budget: int) -> list[int]:
     return ids[:budget]
 
 
+def fit_context(context: str, encode: Encode, budget: int) -> list[int]:
+    """Encode the whole lines at the start of context (nearest files first) in <= budget tokens."""
+    if budget <= 0 or not context.strip():
+        return []
+    window = context[:budget * CHARS_PER_TOKEN_BOUND]
+    lines = window.split("\n")
+    if len(window) < len(context):
+        lines = lines[:-1]  # the window cut this line
+    kept: list[list[int]] = []
+    used = 0
+    for line in filter(None, lines):  # "\n" is its own pre-token, so lines encode independently
+        line_ids = encode(line + "\n")
+        if used + len(line_ids) > budget:
+            break
+        kept.append(line_ids)
+        used += len(line_ids)
+        header_only = line.startswith(CONTEXT_HEADER)
+    if kept and header_only:
+        kept.pop()  # a file's path line without any of its lines says nothing
+    return [i for line_ids in kept for i in line_ids]
+
+
 def build_fim_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, int],
-                     budget: PromptBudget = PromptBudget()) -> Prompt:
-    """PSM prompt: <fim_prefix> prefix <fim_suffix> suffix <fim_middle>; the model writes the middle."""
+                     budget: PromptBudget = PromptBudget(), context: str = "") -> Prompt:
+    """PSM prompt: <fim_prefix> context prefix <fim_suffix> suffix <fim_middle>; the model writes the middle."""
     suffix_ids = _fit_suffix(suffix, encode, budget.suffix_tokens)
     # Unused suffix budget goes to the prefix, which matters more for left-to-right code.
-    prefix_ids, prefix_text = _fit_prefix(prefix, encode, budget.prefix_tokens + budget.suffix_tokens - len(suffix_ids))
-    ids = [special["<fim_prefix>"], *prefix_ids, special["<fim_suffix>"], *suffix_ids, special["<fim_middle>"]]
-    return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text)
+    total = budget.prefix_tokens + budget.suffix_tokens - len(suffix_ids)
+    context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
+    prefix_ids, prefix_text = _fit_prefix(prefix, encode, total - len(context_ids))
+    ids = [special["<fim_prefix>"], *context_ids, *prefix_ids, special["<fim_suffix>"], *suffix_ids,
+           special["<fim_middle>"]]
+    return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text, len(context_ids))
 
 
 def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, int],
-                 budget: PromptBudget = PromptBudget()) -> Prompt:
+                 budget: PromptBudget = PromptBudget(), context: str = "") -> Prompt:
     """FIM when there is code after the cursor; plain left-to-right text when there is none.
 
     Half of training is plain text, and a FIM sample with an empty suffix is rare in training, so at
-    the end of a file the left-to-right prompt is the one the model knows best.
+    the end of a file the left-to-right prompt is the one the model knows best. Cross-file `context`
+    (see lsp_server.context) goes before the prefix, within 1/CONTEXT_SHARE of the prefix budget.
     """
     if suffix.strip():
-        return build_fim_prompt(prefix, suffix, encode, special, budget)
-    ids, text = _fit_prefix(prefix, encode, budget.prefix_tokens + budget.suffix_tokens)
+        return build_fim_prompt(prefix, suffix, encode, special, budget, context)
+    total = budget.prefix_tokens + budget.suffix_tokens
+    context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
+    ids, text = _fit_prefix(prefix, encode, total - len(context_ids))
+    ids = context_ids + ids
     if not ids:
         ids = [special["<eos>"]]  # an empty document: start as after a file boundary
-    return Prompt(ids, len(ids), 0, text)
+    return Prompt(ids, len(ids) - len(context_ids), 0, text, len(context_ids))

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Callable
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -13,9 +15,11 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
 from . import __version__
 from .config import QuillConfig, parse_config
-from .documents import DocumentStore
+from .context import OutlineCache, uri_label
+from .documents import Document, DocumentStore
 from .engine import CancelToken, Engine
 from .errors import QuillError
+from .loading import load_engine
 from .positions import PositionEncoding, as_encoding
 
 log = logging.getLogger("quill")
@@ -50,8 +54,8 @@ class QuillServer(LanguageServer):
     def __init__(self, bundle_path: Path | None = None, threads: int = 0):
         super().__init__("quill", __version__, protocol_cls=QuillProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-        self.bundle_path = bundle_path
-        self.threads = threads
+        self.bundle_path = bundle_path  # --bundle: wins over model.bundle_path
+        self.threads = threads          # --threads: wins over model.threads
         self.store = DocumentStore()
         self.config = QuillConfig()
         self.engine: Engine | None = None
@@ -60,7 +64,11 @@ class QuillServer(LanguageServer):
         # One inference worker: two cores are best spent on one request's onnxruntime threads.
         self.inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quill-infer")
         self._inflight: dict[str, set[CancelToken]] = {}
+        self._latest: dict[tuple[str, str], CancelToken] = {}
         self._lock = threading.Lock()
+        self._edits = itertools.count()
+        self._edited: dict[str, int] = {}  # uri -> edit counter value: larger is more recent
+        self.outlines = OutlineCache()
 
     @property
     def encoding(self) -> PositionEncoding:
@@ -70,26 +78,29 @@ class QuillServer(LanguageServer):
         except (QuillError, RuntimeError):
             return PositionEncoding.UTF16
 
-    def apply_settings(self, data) -> None:
-        """Update configuration from client JSON; report problems once, keep defaults for them."""
-        self.config, problems = parse_config(data, self.config)
+    def apply_settings(self, data, user_level: bool = True) -> None:
+        """Update configuration from client JSON; report problems once, keep defaults for them.
+
+        user_level: initializationOptions (True) or workspace/didChangeConfiguration (False), which may
+        carry workspace settings and so cannot choose a model bundle.
+        """
+        before = self.model_choice()
+        self.config, problems = parse_config(data, self.config, user_level)
         if problems:
             self.window_show_message(types.ShowMessageParams(
                 types.MessageType.Warning, "Quill: ignored invalid settings: " + "; ".join(problems)))
+        if self._engine_task is not None and self.model_choice() != before:
+            self.start_loading_engine()  # a new bundle or thread count: reload in the background
+
+    def model_choice(self) -> tuple[Path | None, int]:
+        """(bundle folder or None for the shipped one, threads): command-line flags, then settings."""
+        configured = self.config.model.bundle_path
+        path = self.bundle_path or (Path(configured).expanduser() if configured else None)
+        return path, self.threads or self.config.model.threads
 
     def start_loading_engine(self) -> None:
-        """Load the bundle in a worker thread so `initialize` is answered at once."""
-        loop = asyncio.get_running_loop()
-        self._engine_task = loop.run_in_executor(self.inference, self._load_engine)
-
-    def _load_engine(self) -> Engine | None:
-        try:
-            self.engine = Engine.load(self.bundle_path, threads=self.threads)
-            log.info("model %s loaded", self.engine.bundle.name)
-        except QuillError as exc:
-            self.engine_error = exc
-            log.error("model unavailable: %s", exc)
-        return self.engine
+        """Load (or reload) the bundle off the event loop, with $/progress where the client shows it."""
+        self._engine_task = asyncio.ensure_future(load_engine(self, *self.model_choice()))
 
     async def wait_engine(self) -> Engine | None:
         """The engine once loaded; None when loading failed (the user was told once)."""
@@ -97,11 +108,67 @@ class QuillServer(LanguageServer):
             return self.engine
         return await asyncio.shield(self._engine_task)
 
+    def touch(self, uri: str) -> None:
+        """Record an open or edit of uri (cross-file context puts recently edited files first)."""
+        self._edited[uri] = next(self._edits)
+
+    def forget(self, uri: str) -> None:
+        """A closed document no longer contributes context."""
+        self._edited.pop(uri, None)
+        self.outlines.forget(uri)
+
+    def context_documents(self, uri: str) -> list[tuple[str, Document]]:
+        """(label, snapshot) of the other open Python documents, most recently edited first."""
+        try:
+            root = self.workspace.root_uri
+        except RuntimeError:  # before initialize there is no workspace
+            root = None
+        found = []
+        for other in sorted(self._edited, key=self._edited.__getitem__, reverse=True):
+            doc = self.store.get(other)
+            if other != uri and doc is not None and doc.tree is not None:
+                found.append((uri_label(other, root), doc.snapshot()))
+        return found
+
+    async def run_inference(self, snapshot: Document, kind: str, fn: Callable[..., Any], *args,
+                            debounce_ms: int = 0) -> Any:
+        """fn(*args, token) in the inference thread; None if cancelled or the document changed meanwhile.
+
+        A newer request of the same kind for the same document cancels this one; so does an edit.
+        """
+        uri, token = snapshot.uri, CancelToken()
+        with self._lock:
+            previous = self._latest.get((uri, kind))
+            self._latest[(uri, kind)] = token
+        if previous is not None:
+            previous.cancel()
+        self.track(uri, token)
+        try:
+            if debounce_ms:
+                await asyncio.sleep(debounce_ms / 1000)
+            if token.cancelled:
+                return None
+            result = await asyncio.get_running_loop().run_in_executor(self.inference, fn, *args, token)
+        except asyncio.CancelledError:
+            token.cancel()  # $/cancelRequest: stop the running onnxruntime step too
+            raise
+        finally:
+            self.untrack(uri, token)
+            with self._lock:
+                if self._latest.get((uri, kind)) is token:
+                    del self._latest[(uri, kind)]
+        current = self.store.get(uri)
+        if token.cancelled or current is None or current.version != snapshot.version:
+            return None  # computed for a text that no longer exists
+        return result
+
     def track(self, uri: str, token: CancelToken) -> None:
+        """Register an in-flight request's token so that an edit of uri cancels it."""
         with self._lock:
             self._inflight.setdefault(uri, set()).add(token)
 
     def untrack(self, uri: str, token: CancelToken) -> None:
+        """Forget a finished request's token."""
         with self._lock:
             tokens = self._inflight.get(uri)
             if tokens is not None:
@@ -119,8 +186,8 @@ class QuillServer(LanguageServer):
 
 def create_server(bundle_path: Path | None = None, threads: int = 0) -> QuillServer:
     """Build the server and register every feature module."""
-    from .features import completion, inline, lifecycle, sync
+    from .features import actions, commands, completion, hover, inline, lifecycle, sync
     server = QuillServer(bundle_path, threads)
-    for module in (lifecycle, sync, inline, completion):
+    for module in (lifecycle, sync, inline, completion, hover, actions, commands):
         module.register(server)
     return server

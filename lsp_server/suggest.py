@@ -1,17 +1,26 @@
-"""The completion pipeline: should we complete here -> prompt -> generate -> post-process.
+"""The completion pipeline: should we complete here -> prompt -> generate -> post-process -> rank.
 
-Each stage is a function with its own tests; `suggest` chains them for the LSP features.
+Each stage is a function with its own tests; `suggest_all` chains them for the LSP features.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
+from .cursor import BLOCK, LINE, CursorContext, cursor_context, indent_width, scan_brackets, unclosed_strings
 from .documents import Document, parse
 from .engine import CancelToken, Engine, Generation, StopFn
 from .prompt import PromptBudget, build_prompt
 
-LINE, BLOCK = "line", "block"
+__all__ = ["BLOCK", "LINE", "CursorContext", "SuggestOptions", "Suggestion", "cursor_context", "make_stop",
+           "postprocess", "suggest", "suggest_all", "syntax_cut", "trim_repeated_suffix", "trim_suffix_overlap"]
+
+# Mean token log-probability under which a suggestion is not shown (configurable: inline.confidence_threshold).
+DEFAULT_CONFIDENCE_THRESHOLD = -3.0
+SPARE_BRANCHES = 2
+_CONTINUES_STATEMENT = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
+_DEFINITION = re.compile(r"(async\s+def|def|class)\b|@")
 
 
 @dataclass(frozen=True)
@@ -20,18 +29,9 @@ class SuggestOptions:
     max_lines: int = 6
     budget: PromptBudget = PromptBudget()
     timeout_ms: int = 400
-
-
-@dataclass(frozen=True)
-class CursorContext:
-    offset: int
-    prefix: str
-    suffix: str
-    line_before: str  # current line up to the cursor
-    line_after: str   # rest of the current line
-    mode: str         # LINE: rest of this line; BLOCK: up to max_lines lines
-    indent: int       # columns a BLOCK completion must stay deeper than (or equal to, see block_floor)
-    block_floor: int  # a non-blank line indented less than this ends a BLOCK completion
+    multiline: bool = True
+    alternatives: int = 1
+    confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD
 
 
 @dataclass
@@ -41,73 +41,121 @@ class Suggestion:
     generation: Generation
     mode: str
 
-
-def _indent_width(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _in_comment_or_plain_string(doc: Document, offset: int) -> bool:
-    """True inside a comment, or inside a string that is not a docstring."""
-    if doc.tree is None or offset == 0:
-        return False
-    byte = doc.byte_at(offset)
-    node = doc.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
-    while node is not None:
-        if node.type == "comment":
-            return byte > node.start_byte
-        if node.type == "string":
-            if not (node.start_byte < byte < node.end_byte):
-                return False
-            stmt = node.parent
-            prev = stmt.prev_named_sibling if stmt is not None else None
-            while prev is not None and prev.type == "comment":  # a shebang or licence comment may precede it
-                prev = prev.prev_named_sibling
-            is_doc = stmt is not None and stmt.type == "expression_statement" and stmt.named_child_count == 1 \
-                and prev is None
-            return not is_doc
-        node = node.parent
-    return False
+    @property
+    def mean_logprob(self) -> float:
+        """The model's confidence: mean log-probability of the generated tokens."""
+        return self.generation.mean_logprob
 
 
-def cursor_context(doc: Document, offset: int) -> CursorContext | None:
-    """Stage 1: decide whether and how to complete at offset (None: stay quiet here)."""
-    text = doc.text
-    if _in_comment_or_plain_string(doc, offset):
+def _cut_before_line(lines: list[str], i: int) -> int:
+    """Index in "\n".join(lines) where line i starts, minus its newline."""
+    return sum(len(x) + 1 for x in lines[:i]) - 1
+
+
+def _closes_enclosing(ctx: CursorContext, text: str, stack: list[str], start: int) -> int | None:
+    """Cut index when text[start:] closes a bracket open at the cursor; None if it does not.
+
+    The cut drops the bracket when the code after the cursor already closes it, else keeps its line.
+    """
+    if ctx.in_docstring or not ctx.open_brackets:
         return None
-    line_start = text.rfind("\n", 0, offset) + 1
-    line_end = len(text) if (e := text.find("\n", offset)) < 0 else e
-    before, after = text[line_start:offset], text[offset:line_end].rstrip("\r")
-    indent = _indent_width(before)
-    if after.strip():
-        mode, floor = LINE, 0
-    elif not before.strip():
-        mode, floor = BLOCK, len(before)  # blank line inside a block: stay at this depth
-    elif before.rstrip().endswith(":"):
-        mode, floor = BLOCK, indent + 1  # opens a block: the body must be deeper than this line
-    else:
-        mode, floor = LINE, 0
-    return CursorContext(offset, text[:offset], text[offset:], before, after, mode, indent, floor)
+    line_end = text.find("\n", start)
+    line = text[start:] if line_end < 0 else text[start:line_end]
+    _, closed = scan_brackets(line, stack, len(ctx.open_brackets))
+    if closed is None:
+        return None
+    if ctx.suffix.lstrip().startswith(line[closed]):
+        return start + closed
+    return None if line_end < 0 else line_end
+
+
+def loop_start(text: str, max_unit: int = 24) -> int | None:
+    """Where text ends in a degenerate loop (a unit repeated 4 times, or 3 for units over 4 chars)."""
+    for k in range(1, min(max_unit, len(text) // 3) + 1):
+        times = 4 if k <= 4 else 3
+        if len(text) < k * times:
+            continue
+        unit = text[-k:]
+        if unit.strip() and "\n" not in unit and text.endswith(unit * times):  # repeated lines: _ends_block
+            start = len(text) - k * times
+            while start >= k and text[start - k:start] == unit:
+                start -= k
+            return start
+    return None
+
+
+def _line_stop(ctx: CursorContext, text: str) -> int | None:
+    first_content = len(text) - len(text.lstrip("\n")) if not ctx.line_before.strip() else 0
+    closed = _closes_enclosing(ctx, text, list(ctx.open_brackets), first_content)
+    if closed is not None:
+        return closed
+    nl = text.find("\n", first_content)
+    return None if nl < 0 else nl
+
+
+def _ends_block(ctx: CursorContext, line: str, previous: str | None, content: int, levels: list[int],
+                max_lines: int) -> bool:
+    """True when this complete line must not be part of the completion; keeps `levels` (indent stack)."""
+    width = indent_width(line)
+    if line.strip() == previous or width < ctx.block_floor or content >= max_lines:
+        return True  # the model loops, the line leaves the block, or the block is long enough
+    if width == 0 and content and (ctx.block_floor == 0 or _DEFINITION.match(line)) \
+            and not _CONTINUES_STATEMENT.match(line):
+        return True  # a new top-level statement or definition
+    if content == 0 and ctx.body_indent is not None and width != ctx.body_indent:
+        return True  # the block's existing lines follow: the first new line must sit at their depth
+    if width > levels[-1]:
+        if content and not (previous or "").endswith(":"):
+            return True  # only a block opener may be followed by a deeper line: "unexpected indent"
+        levels.append(width)
+    while len(levels) > 1 and width < levels[-1]:
+        levels.pop()
+    return width != levels[-1]  # a dedent to a level that no enclosing line has: IndentationError
+
+
+def _block_stop(ctx: CursorContext, text: str, max_lines: int) -> int | None:
+    lines = text.split("\n")
+    stack, levels = list(ctx.open_brackets), [ctx.block_floor if not ctx.line_before.strip() else ctx.indent]
+    content, start, previous = 0, 0, None
+    for i, line in enumerate(lines):
+        # Only complete lines can be judged; lines inside brackets the completion opened are continuations.
+        judged = 0 < i < len(lines) - 1 and line.strip() and len(stack) <= len(ctx.open_brackets)
+        if judged and _ends_block(ctx, line, previous, content, levels, max_lines):
+            return _cut_before_line(lines, i)
+        closed = _closes_enclosing(ctx, text, stack, start)
+        if closed is not None:
+            return closed
+        stack, _ = scan_brackets(line, stack)
+        content += bool(line.strip())
+        previous = line.strip() or previous
+        start += len(line) + 1
+    return None
 
 
 def make_stop(ctx: CursorContext, max_lines: int) -> StopFn:
-    """Stage 3 helper: where generation stops for this context (cut index into the generated text)."""
+    """Stage 3 helper: where generation stops for this context (cut index into the generated text).
+
+    LINE stops at the end of the line; BLOCK when a line dedents out of the block, a new top-level
+    definition starts, max_lines lines are written, or a bracket open at the cursor is closed. Both stop
+    where the text starts looping (a line or a short unit repeated).
+    """
     def stop(text: str) -> int | None:
-        if ctx.mode == LINE:
-            first_content = len(text) - len(text.lstrip("\n")) if not ctx.line_before.strip() else 0
-            nl = text.find("\n", first_content)
-            return None if nl < 0 else nl
-        lines = text.split("\n")
-        for i, line in enumerate(lines[:-1]):  # only complete lines can be judged
-            if i == 0 or not line.strip():
-                continue
-            if _indent_width(line) < ctx.block_floor:
-                return sum(len(x) + 1 for x in lines[:i]) - 1
-            if i >= max_lines:
-                return sum(len(x) + 1 for x in lines[:i]) - 1
-        if len(lines) > max_lines + 1:
-            return sum(len(x) + 1 for x in lines[:max_lines + 1]) - 1
-        return None
+        loop = loop_start(text)
+        text = text if loop is None else text[:loop]
+        cut = _line_stop(ctx, text) if ctx.mode == LINE else _block_stop(ctx, text, max_lines)
+        return loop if cut is None else cut
     return stop
+
+
+def engine_stop(ctx: CursorContext, stop: StopFn) -> StopFn:
+    """The stop rule on the model's own text, which follows ctx.lead in the completion."""
+    if not ctx.lead:
+        return stop
+
+    def shifted(text: str) -> int | None:
+        cut = stop(ctx.lead + text)
+        return None if cut is None else max(cut - len(ctx.lead), 0)
+    return shifted
 
 
 def _bracket_net(text: str) -> int:
@@ -132,14 +180,36 @@ def trim_suffix_overlap(completion: str, line_after: str, line_before: str = "")
     return completion
 
 
-def postprocess(text: str, ctx: CursorContext) -> str:
-    """Stage 4: tidy whitespace and remove suffix duplication."""
-    lines = [line.rstrip() for line in text.split("\n")]
+def trim_repeated_suffix(completion: str, suffix: str) -> str:
+    """Cut a multi-line completion where it starts repeating the next non-blank line after the cursor."""
+    following = [line.strip() for line in suffix.split("\n")[1:] if line.strip()]
+    if not following:
+        return completion
+    lines = completion.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() == following[0]:
+            return "\n".join(lines[:i]).rstrip()
+    return completion
+
+
+def cut_special_text(text: str, special_names) -> str:
+    """Cut text where the literal text of a special token (e.g. `<fim_suffix>`) appears."""
+    cut = min((i for name in special_names if (i := text.find(name)) >= 0), default=len(text))
+    return text[:cut]
+
+
+def postprocess(text: str, ctx: CursorContext, special_names=()) -> str:
+    """Stage 4: no special-token text, tidy whitespace, and never repeat what follows the cursor."""
+    lines = [line.rstrip() for line in cut_special_text(text, special_names).split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     text = "\n".join(lines)
     if ctx.mode == LINE:
         text = trim_suffix_overlap(text, ctx.line_after, ctx.line_before)
+    else:
+        text = trim_repeated_suffix(text, ctx.suffix)
+    if ctx.lead and text.startswith("\n"):
+        text = "\n" + text.lstrip("\n")  # a model that ignored the lead: no blank first line in the block
     if not ctx.line_before.strip() and ctx.mode == BLOCK:
         # On an indented blank line the model may re-emit the newline; keep the text on this line.
         if text.startswith("\n"):
@@ -174,15 +244,24 @@ def _window(doc: Document, offset: int) -> tuple[int, int]:
     return doc.offset_of_byte(start), doc.offset_of_byte(end)
 
 
+def _damage(code: str) -> tuple[int, int, int]:
+    """(tree-sitter errors, unclosed strings, unclosed brackets) of a piece of code."""
+    return _count(code), unclosed_strings(code), len(scan_brackets(code)[0])
+
+
 def syntax_cut(doc: Document, offset: int, completion: str) -> str:
-    """Longest completion (whole, then cut at line ends) that adds no syntax error; '' if none."""
+    """Longest completion (whole, then cut at line ends) that adds no syntax error, open string or bracket.
+
+    tree-sitter may absorb a new problem into an error the text already had (as in `self.|`), so unclosed
+    strings and brackets are counted on their own. '' if no candidate qualifies.
+    """
     start, end = _window(doc, offset)
     text = doc.text
     before, after = text[start:offset], text[offset:end]
-    baseline = _count(before + after)
+    baseline = _damage(before + after)
     candidates = [completion] + [completion[:i] for i in range(len(completion) - 1, 0, -1) if completion[i] == "\n"]
     for cand in candidates:
-        if cand.strip() and _count(before + cand + after) <= baseline:
+        if cand.strip() and all(a <= b for a, b in zip(_damage(before + cand + after), baseline)):
             return cand
     return ""
 
@@ -192,21 +271,56 @@ def _count(text: str) -> int:
     return 10**6 if tree is None else _error_count(tree.root_node)
 
 
-def suggest(doc: Document, offset: int, engine: Engine, options: SuggestOptions = SuggestOptions(),
-            cancel: CancelToken | None = None) -> Suggestion | None:
-    """Run the whole pipeline for one cursor position of a document snapshot."""
+def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: StopFn,
+              cancel: CancelToken | None) -> list[Generation]:
+    """Stage 3: greedy continuations of the most likely first tokens, decoded together as one batch.
+
+    Spare branches beyond the n wanted cost little in a batch, and stand in for branches that
+    post-processing empties or that duplicate another.
+    """
+    deadline = time.monotonic() + options.timeout_ms / 1000
+    branches = max(options.alternatives, 1) + SPARE_BRANCHES
+    return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel)
+
+
+def finish(doc: Document, ctx: CursorContext, gen: Generation, stop: StopFn, special_names=()) -> str:
+    """Stage 4 for one generation: stop rule on its last line, post-processing, syntax cut."""
+    text = ctx.lead + gen.text
+    # Generation may end (eos, max_tokens, deadline) inside a last line the stop rule could not judge yet.
+    cut = stop(text + "\n")
+    text = postprocess(text if cut is None else text[:cut], ctx, special_names)
+    return syntax_cut(doc, ctx.offset, text) if text.strip() else ""
+
+
+def rank(suggestions: list[Suggestion], n: int, threshold: float) -> list[Suggestion]:
+    """Stage 5: drop low-confidence and duplicate suggestions; best mean log-probability first; at most n."""
+    best: dict[str, Suggestion] = {}
+    for sug in suggestions:
+        if not sug.text.strip() or sug.mean_logprob < threshold:
+            continue
+        if sug.text not in best or sug.mean_logprob > best[sug.text].mean_logprob:
+            best[sug.text] = sug
+    return sorted(best.values(), key=lambda s: s.mean_logprob, reverse=True)[:max(n, 1)]
+
+
+def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOptions = SuggestOptions(),
+                cancel: CancelToken | None = None, context: str = "") -> list[Suggestion]:
+    """Run the whole pipeline for one cursor position of a document snapshot: up to n ranked suggestions."""
     ctx = cursor_context(doc, offset)
     if ctx is None:
-        return None
-    prompt = build_prompt(ctx.prefix, ctx.suffix, engine.encode, engine.special, options.budget)
-    deadline = time.monotonic() + options.timeout_ms / 1000
-    stop = make_stop(ctx, options.max_lines)
-    gen = engine.generate(prompt.ids, options.max_new_tokens, stop, deadline, cancel)
-    if gen.stop_reason == "cancelled":
-        return None
-    # Generation may end (eos, max_tokens, deadline) inside a last line the stop rule could not judge yet.
-    cut = stop(gen.text + "\n")
-    text = syntax_cut(doc, offset, postprocess(gen.text if cut is None else gen.text[:cut], ctx))
-    if not text.strip():
-        return None
-    return Suggestion(text, offset, gen, ctx.mode)
+        return []
+    prompt = build_prompt(ctx.prefix + ctx.lead, ctx.suffix, engine.encode, engine.special, options.budget, context)
+    stop = make_stop(ctx, options.max_lines if options.multiline else 1)
+    gens = _generate(engine, prompt.ids, options, engine_stop(ctx, stop), cancel)
+    if any(gen.stop_reason == "cancelled" for gen in gens):
+        return []
+    special = tuple(engine.special)
+    found = [Suggestion(finish(doc, ctx, gen, stop, special), offset, gen, ctx.mode) for gen in gens]
+    return rank(found, options.alternatives, options.confidence_threshold)
+
+
+def suggest(doc: Document, offset: int, engine: Engine, options: SuggestOptions = SuggestOptions(),
+            cancel: CancelToken | None = None, context: str = "") -> Suggestion | None:
+    """The best suggestion at one cursor position, or None."""
+    found = suggest_all(doc, offset, engine, options, cancel, context)
+    return found[0] if found else None

@@ -125,3 +125,57 @@ def test_overrides_apply_over_a_base_without_changing_it():
 def test_inline_config_converts_to_suggest_options():
     config, _ = parse_config({"inline": {"max_new_tokens": 10, "prefix_tokens": 128, "suffix_tokens": 32}})
     assert config.inline.suggest_options() == SuggestOptions(10, 6, PromptBudget(128, 32), 400)
+
+
+# --- settings added with alternatives, cross-file context and model loading ----------------------
+
+def test_new_defaults():
+    config, _ = parse_config(None)
+    assert (config.inline.multiline, config.inline.alternatives, config.inline.debounce_ms) == (True, 1, 0)
+    assert config.inline.cross_file_context is True
+    assert config.inline.confidence_threshold == SuggestOptions().confidence_threshold
+    assert (config.completion.model_ranking, config.completion.max_items) == (True, 50)
+    assert (config.model.bundle_path, config.model.threads) == (None, 0)
+
+
+def test_confidence_threshold_accepts_ints_as_floats_and_rejects_non_finite_values():
+    config, problems = parse_config({"inline": {"confidence_threshold": -2}})
+    assert problems == [] and config.inline.confidence_threshold == -2.0
+    for bad in (float("nan"), float("-inf"), "low", 1.5):
+        config, problems = parse_config({"inline": {"confidence_threshold": bad}})
+        assert len(problems) == 1 and "inline.confidence_threshold" in problems[0]
+        assert config.inline.confidence_threshold == DEFAULT.inline.confidence_threshold
+
+
+def test_alternatives_and_multiline_reach_the_suggest_options():
+    config, _ = parse_config({"inline": {"alternatives": 3, "multiline": False, "confidence_threshold": -1.0}})
+    options = config.inline.suggest_options()
+    assert (options.alternatives, options.multiline, options.confidence_threshold) == (3, False, -1.0)
+
+
+def test_bundle_path_is_honoured_from_user_level_settings():
+    config, problems = parse_config({"model": {"bundle_path": "/opt/quill/bundle", "threads": 2}})
+    assert problems == []
+    assert (config.model.bundle_path, config.model.threads) == ("/opt/quill/bundle", 2)
+
+
+def test_bundle_path_from_workspace_settings_is_refused_with_one_problem_naming_it():
+    base, _ = parse_config({"model": {"bundle_path": "/opt/quill/bundle"}})
+    config, problems = parse_config({"model": {"bundle_path": "/tmp/evil"}, "inline": {"max_lines": 2}},
+                                    base, user_level=False)
+    assert len(problems) == 1 and "model.bundle_path" in problems[0]
+    assert config.model.bundle_path == "/opt/quill/bundle"
+    assert config.inline.max_lines == 2  # the rest of the settings still apply
+
+
+def test_the_same_bundle_path_echoed_back_by_workspace_settings_is_silently_kept():
+    base, _ = parse_config({"model": {"bundle_path": "/opt/quill/bundle"}})
+    config, problems = parse_config({"model": {"bundle_path": "/opt/quill/bundle"}}, base, user_level=False)
+    assert problems == [] and config.model.bundle_path == "/opt/quill/bundle"
+
+
+@pytest.mark.parametrize("value", ["relative/bundle", "", 5])
+def test_a_bundle_path_must_be_an_absolute_path(value):
+    config, problems = parse_config({"model": {"bundle_path": value}})
+    assert len(problems) == 1 and "model.bundle_path" in problems[0]
+    assert config.model.bundle_path is None

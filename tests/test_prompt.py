@@ -195,3 +195,44 @@ def test_build_prompt_uses_fim_only_when_code_follows_the_cursor():
     at_end = build_prompt("def f():\n    return ", "\n  \n", char_encode, special)
     assert char_decode(at_end.ids) == "def f():\n    return "
     assert build_prompt("", "", char_encode, special).ids == [special["<eos>"]]
+
+
+# --- cross-file context --------------------------------------------------------------------------
+
+CONTEXT = "# path: other.py\nimport os\ndef helper(a, b): ...\n# path: far.py\nclass Far: ...\n"
+
+
+def test_context_goes_before_the_prefix_inside_the_fim_prefix_part():
+    from lsp_server.prompt import build_prompt
+    prompt = build_prompt("x = ", "\nprint(x)\n", char_encode, {**SPECIAL, "<eos>": 3}, PromptBudget(512, 64),
+                          context=CONTEXT)
+    prefix_ids, _ = parts(prompt)
+    assert char_decode(prefix_ids) == CONTEXT + "x = "
+    assert prompt.context_tokens == len(CONTEXT)
+    assert prompt.prefix_tokens == len("x = ")
+
+
+def test_context_gets_at_most_a_quarter_of_the_prefix_budget_in_whole_lines_nearest_first():
+    from lsp_server.prompt import build_prompt, fit_context
+    ids = fit_context(CONTEXT, char_encode, 40)
+    assert char_decode(ids) == "# path: other.py\nimport os\n"  # the next line would not fit
+    prompt = build_prompt("x = ", "", char_encode, {**SPECIAL, "<eos>": 3}, PromptBudget(100, 60), context=CONTEXT)
+    assert prompt.context_tokens <= (100 + 60) // 4
+    assert char_decode(prompt.ids).endswith("x = ")
+
+
+def test_context_never_pushes_out_the_code_right_before_the_cursor():
+    from lsp_server.prompt import build_prompt
+    budget = PromptBudget(64, 0)
+    prefix = numbered_lines(200) + "    result = compute("
+    with_context = build_prompt(prefix, "", char_encode, {**SPECIAL, "<eos>": 3}, budget, context=CONTEXT * 20)
+    assert with_context.prefix_tokens >= 64 - 64 // 4
+    assert with_context.prefix_text.endswith("    result = compute(")
+    assert len(with_context.ids) <= 64
+
+
+def test_a_path_line_without_any_of_its_lines_is_dropped():
+    from lsp_server.prompt import fit_context
+    assert char_decode(fit_context(CONTEXT, char_encode, len("# path: other.py\n") + 3)) == ""
+    assert fit_context("", char_encode, 100) == []
+    assert fit_context(CONTEXT, char_encode, 0) == []

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import pytest
+
 from lsp_server.documents import Document
 from lsp_server.engine import Generation
 from lsp_server.prompt import PromptBudget
@@ -228,9 +230,17 @@ class FakeEngine:
 
     special = SPECIAL
 
-    def __init__(self, text, stop_reason="max_tokens", apply_stop=False):
+    def __init__(self, text, stop_reason="max_tokens", apply_stop=False, logprob=-0.1, alternatives=()):
         self.text, self.stop_reason, self.apply_stop = text, stop_reason, apply_stop
+        self.logprob = logprob
+        self.alternatives = list(alternatives)  # (text, logprob) of branches after the first
         self.calls = []
+
+    def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None):
+        first = self.generate(prompt_ids, max_new_tokens, stop, deadline, cancel)
+        self.calls[-1]["n"] = n
+        more = [FakeEngine(text, self.stop_reason, self.apply_stop, logprob) for text, logprob in self.alternatives]
+        return [first] + [alt.generate(prompt_ids, max_new_tokens, stop, deadline, cancel) for alt in more][:n - 1]
 
     def encode(self, text):
         return [ord(c) + 10 for c in text]
@@ -245,7 +255,7 @@ class FakeEngine:
                 if cut is not None:
                     text, reason = text[:cut], "stop"
                     break
-        return Generation(text, [], [], reason, len(prompt_ids))
+        return Generation(text, [], [self.logprob] * len(text), reason, len(prompt_ids))
 
 
 def test_suggest_wires_prompt_generation_and_postprocessing():
@@ -297,3 +307,203 @@ def test_suggest_options_are_frozen_defaults():
     options = SuggestOptions()
     assert dataclasses.replace(options, max_lines=2).max_lines == 2
     assert options.max_lines == 6
+
+
+# --- stage 1 from the syntax tree ----------------------------------------------------------------
+
+def test_a_colon_that_opens_no_block_completes_the_line():
+    assert ctx_at("f = lambda x:‸\n").mode == LINE
+    assert ctx_at("d = {1:‸\n").mode == LINE
+    assert ctx_at("y = a[1:‸\n").mode == LINE
+
+
+def test_every_compound_statement_header_opens_a_block_and_starts_it_on_a_new_line():
+    for header in ("while x:", "with open(p) as f:", "try:", "if a:\n    pass\nelse:", "async def f():",
+                   "for i in range(3):", "class A(B):", "match x:\n    case 1:"):
+        ctx = ctx_at(header + "‸\n")
+        assert ctx.mode == BLOCK, header
+        assert ctx.lead == "\n"
+
+
+def test_an_unfinished_header_in_a_broken_file_still_opens_a_block():
+    ctx = ctx_at("x = (\ndef f(a):‸\n")
+    assert ctx.mode == BLOCK
+
+
+def test_a_comment_after_the_cursor_keeps_the_completion_on_the_line():
+    assert ctx_at("if x:‸  # why\n").mode == LINE
+
+
+def test_no_completion_in_an_unclosed_string_that_the_parser_gave_up_on():
+    assert ctx_at("x = 'abc‸\ny = 2\n") is None
+    assert ctx_at("print(\"it is ‸\n") is None
+
+
+def test_completion_inside_an_f_string_field_is_code():
+    assert ctx_at("s = f'{value.‸}'\n") is not None
+    assert ctx_at("s = f'value ‸{x}'\n") is None
+
+
+def test_brackets_open_at_the_cursor_are_recorded_innermost_last():
+    assert ctx_at("x = foo(a, [b, ‸\n").open_brackets == ")]"
+    assert ctx_at("x = foo(')', ‸)\n").open_brackets == ")"
+    assert ctx_at("x = 1\ny = ‸\n").open_brackets == ""
+
+
+# --- stage 3: stop rules ---------------------------------------------------------------------------
+
+def test_line_mode_drops_a_bracket_the_code_after_the_cursor_already_closes():
+    ctx = ctx_at("print(‸)\n")
+    assert stopped(ctx, "foo(x))") == "foo(x)"
+    assert stopped(ctx, "'(', x)") == "'(', x"
+
+
+def test_block_stops_at_a_bracket_that_closes_the_enclosing_list():
+    ctx = ctx_at("values = [\n    1,\n    ‸\n]\n")
+    assert stopped(ctx, "2,\n    3,\n]\nprint(values)\n") == "2,\n    3,"
+
+
+def test_block_keeps_the_line_that_closes_an_enclosing_bracket_the_suffix_lacks():
+    ctx = ctx_at("values = [\n    1,\n    ‸\n")
+    assert stopped(ctx, "2]\nprint(values)\n") == "2]"
+
+
+def test_block_keeps_lines_inside_brackets_it_opened_whatever_their_indentation():
+    ctx = ctx_at("def f():‸\n")
+    text = "\n    x = [\n1,\n2]\n    return x\n"
+    assert make_stop(ctx, 6)(text) is None
+
+
+def test_top_level_block_stops_at_the_next_top_level_statement_but_not_at_else():
+    ctx = ctx_at("x = 1\n‸\n")
+    assert stopped(ctx, "if x:\n    y = 1\nelse:\n    y = 2\nprint(y)\n") == "if x:\n    y = 1\nelse:\n    y = 2"
+
+
+def test_block_stops_at_a_new_top_level_definition():
+    ctx = ctx_at("def f():\n    ‸\n")
+    assert stopped(ctx, "return 1\n\ndef g():\n") == "return 1\n"
+
+
+def test_block_stops_at_a_dedent_to_a_level_no_enclosing_line_has():
+    ctx = ctx_at("def f(x):‸\n")
+    assert stopped(ctx, "\n        return x\n    y = 1\n") == "\n        return x"
+
+
+def test_block_stops_where_the_model_repeats_a_line():
+    ctx = ctx_at("def f(x):‸\n")
+    assert stopped(ctx, "\n    import os\n    import os\n    import os\n") == "\n    import os"
+
+
+def test_a_loop_of_short_units_is_cut_where_it_starts():
+    ctx = ctx_at("x = compute(‸)\n")
+    assert stopped(ctx, "a_in_in_in_in_in") == "a"
+    assert stopped(ctx, "tk.call('self.tk.call('self.tk.call('self.") == ""
+    assert make_stop(ctx, 6)("a_in_in") is None
+
+
+def test_max_lines_one_keeps_only_the_first_body_line():
+    ctx = ctx_at("def f(x):‸\n")
+    assert stopped(ctx, "\n    y = x\n    return y\n", max_lines=1) == "\n    y = x"
+
+
+# --- stage 4 -------------------------------------------------------------------------------------
+
+def test_repeated_next_line_of_the_suffix_is_trimmed():
+    from lsp_server.suggest import trim_repeated_suffix
+    assert trim_repeated_suffix("\n    y = x\n    return y", "\n    return y\n") == "\n    y = x"
+    assert trim_repeated_suffix("return y", "\n    return y\n") == ""
+    assert trim_repeated_suffix("\n    y = x", "\n\n") == "\n    y = x"
+
+
+def test_postprocess_never_keeps_special_token_text():
+    ctx = ctx_at("x = ‸\n")
+    assert postprocess("1 <fim_suffix> y", ctx, SPECIAL) == "1"
+    assert postprocess("<eos>", ctx, SPECIAL) == ""
+
+
+def test_postprocess_collapses_blank_lines_after_the_block_lead():
+    ctx = ctx_at("def f():‸\n")
+    assert postprocess("\n\n\n    return 1", ctx) == "\n    return 1"
+
+
+def test_syntax_cut_rejects_an_unclosed_string_hidden_in_an_existing_error():
+    doc, offset = at("class A:\n    def f(self):\n        self.‸")
+    assert syntax_cut(doc, offset, "x('a") == ""
+    assert syntax_cut(doc, offset, "x('a')") == "x('a')"
+
+
+def test_syntax_cut_rejects_a_line_that_leaves_a_bracket_open():
+    doc, offset = at("def f(self):\n    self.‸")
+    assert syntax_cut(doc, offset, "call(self.call(self.") == ""
+    assert syntax_cut(doc, offset, "call(1)") == "call(1)"
+
+
+# --- stage 5 and the pipeline --------------------------------------------------------------------
+
+def gen(text, logprob):
+    return Generation(text, [], [logprob] * 3, "stop", 1)
+
+
+def test_rank_drops_duplicates_and_low_confidence_and_sorts_by_mean_logprob():
+    from lsp_server.suggest import Suggestion, rank
+    found = [Suggestion(t, 0, gen(t, lp), LINE) for t, lp in
+             [("a", -1.0), ("b", -0.2), ("a", -0.5), ("c", -4.0), ("", -0.1), ("d", -2.0)]]
+    ranked = rank(found, 3, -3.0)
+    assert [s.text for s in ranked] == ["b", "a", "d"]
+    assert [s.mean_logprob for s in ranked] == pytest.approx([-0.2, -0.5, -2.0])
+    assert [s.text for s in rank(found, 1, -3.0)] == ["b"]
+
+
+def test_suggest_all_returns_distinct_alternatives_best_first():
+    from lsp_server.suggest import suggest_all
+    doc, offset = at("value = ‸\n")
+    engine = FakeEngine("compute(1)", logprob=-1.0, alternatives=[("42", -0.3), ("compute(1)", -0.2), ("x", -5.0)])
+    found = suggest_all(doc, offset, engine, SuggestOptions(alternatives=3))
+    assert engine.calls[0]["n"] == 3 + 2  # two spare branches
+    assert [s.text for s in found] == ["compute(1)", "42"]  # x is below the confidence threshold
+
+
+def test_suggest_hides_a_suggestion_below_the_confidence_threshold():
+    doc, offset = at("value = ‸\n")
+    assert suggest(doc, offset, FakeEngine("compute(1)", logprob=-2.0)) is not None
+    assert suggest(doc, offset, FakeEngine("compute(1)", logprob=-2.0),
+                   SuggestOptions(confidence_threshold=-1.5)) is None
+
+
+def test_suggest_after_a_block_header_prompts_with_the_newline_and_returns_it():
+    doc, offset = at("def f(x):‸\n\nprint(f(2))\n")
+    engine = FakeEngine("    return x\nprint(x)\n", apply_stop=True)
+    result = suggest(doc, offset, engine)
+    assert result.text == "\n    return x"
+    prompt = engine.calls[0]["prompt_ids"]
+    assert prompt[1:prompt.index(SPECIAL["<fim_suffix>"])] == engine.encode("def f(x):\n")
+
+
+def test_suggest_with_multiline_off_completes_one_line_of_a_block():
+    doc, offset = at("def f(x):‸\n")
+    result = suggest(doc, offset, FakeEngine("    y = x\n    return y\n", apply_stop=True),
+                     SuggestOptions(multiline=False))
+    assert result.text == "\n    y = x"
+
+
+def test_suggest_puts_cross_file_context_before_the_prefix():
+    doc, offset = at("x = ‸\n")
+    engine = FakeEngine("1")
+    suggest(doc, offset, engine, context="# path: other.py\nimport os\n")
+    prompt = engine.calls[0]["prompt_ids"]
+    assert prompt[:len(engine.encode("# path: other.py\nimport os\nx = "))] == \
+        engine.encode("# path: other.py\nimport os\nx = ")
+
+
+def test_block_stops_at_an_unexpected_indent():
+    ctx = ctx_at("def f(x):\n    ‸\n")
+    assert stopped(ctx, "y = x\n        z = y\n    return z\n") == "y = x"
+    assert stopped(ctx, "if x:\n        z = 1\n    return z\n") == "if x:\n        z = 1\n    return z\n"
+
+
+def test_a_new_first_line_of_an_existing_block_must_sit_at_the_block_depth():
+    ctx = ctx_at("def load(self):‸\n        with open(p) as f:\n            pass\n")
+    assert ctx.body_indent == 8
+    assert stopped(ctx, "\n            self.x = 1\n") == ""
+    assert stopped(ctx, "\n        self.x = 1\n") == "\n        self.x = 1\n"
+    assert ctx_at("def f():‸\n\nx = 1\n").body_indent is None

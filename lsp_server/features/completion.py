@@ -1,43 +1,98 @@
-"""textDocument/completion: the inline suggestion as one item, for clients without ghost text."""
+"""textDocument/completion: buffer names ranked by the model at identifier and attribute positions.
+
+Elsewhere (after `=`, `(`, at a block opener) the inline suggestion is offered as one item, for clients
+without ghost text.
+"""
 from __future__ import annotations
+
+import dataclasses
 
 from lsprotocol import types
 
+from ..config import QuillConfig
+from ..context import OutlineCache, cross_file_context
+from ..documents import Document
+from ..engine import CancelToken, Engine
+from ..names import word_at
+from ..prompt import PromptBudget
+from ..rank import NameCompletion, NameOptions, complete_names
 from ..server import QuillServer
-from .inline import run_suggest
+from .inline import run_suggest_all
+
+KINDS = {
+    "function": types.CompletionItemKind.Function, "method": types.CompletionItemKind.Method,
+    "class": types.CompletionItemKind.Class, "parameter": types.CompletionItemKind.Variable,
+    "variable": types.CompletionItemKind.Variable, "constant": types.CompletionItemKind.Constant,
+    "module": types.CompletionItemKind.Module, "field": types.CompletionItemKind.Field,
+    "model": types.CompletionItemKind.Text,
+}
 
 
-def word_start(line_before: str) -> int:
-    """Index in line_before where the identifier being typed starts."""
-    i = len(line_before)
-    while i > 0 and (line_before[i - 1].isalnum() or line_before[i - 1] == "_"):
-        i -= 1
-    return i
+def name_options(config: QuillConfig) -> NameOptions:
+    """Completion-item settings, with the inline prompt budget."""
+    return NameOptions(config.completion.model_ranking, config.completion.max_items,
+                       budget=PromptBudget(config.inline.prefix_tokens, config.inline.suffix_tokens))
+
+
+def names_with_context(outlines: OutlineCache, others: list[tuple[str, Document]], doc: Document, offset: int,
+                       engine: Engine | None, options: NameOptions, cancel: CancelToken) -> NameCompletion | None:
+    """Worker side: cross-file context, then lsp_server.rank.complete_names."""
+    context = cross_file_context(others, outlines.get) if engine is not None else ""
+    return complete_names(doc, offset, engine, options, cancel, context)
+
+
+def to_completion_list(result: NameCompletion, doc: Document, encoding) -> types.CompletionList:
+    """LSP items: kind from the buffer, a text edit replacing the whole word at the cursor, model order."""
+    edit_range = types.Range(doc.position_at(result.word.start, encoding), doc.position_at(result.word.end, encoding))
+    items = []
+    for rank, name in enumerate(result.names):
+        detail = "Quill: model guess" if name.kind == "model" else f"Quill: {name.kind}"
+        if name.score is not None:
+            detail += f" (log p {name.score:.1f})"
+        items.append(types.CompletionItem(
+            label=name.text, kind=KINDS[name.kind], detail=detail, sort_text=f"{rank:04d}",
+            filter_text=name.text, text_edit=types.TextEdit(edit_range, name.text),
+            insert_text_format=types.InsertTextFormat.PlainText))
+    return types.CompletionList(is_incomplete=result.incomplete, items=items)
+
+
+async def _names(ls: QuillServer, doc: Document, offset: int) -> types.CompletionList:
+    options = name_options(ls.config)
+    engine = await ls.wait_engine() if options.model_ranking else None
+    others = ls.context_documents(doc.uri) if engine is not None and ls.config.inline.cross_file_context else []
+    result = await ls.run_inference(doc, "completion", names_with_context, ls.outlines, others, doc, offset,
+                                    engine, options)
+    if result is None:  # cancelled or out of date: the client must ask again
+        return types.CompletionList(is_incomplete=True, items=[])
+    return to_completion_list(result, doc, ls.encoding)
+
+
+async def _line_suggestion(ls: QuillServer, params: types.CompletionParams) -> types.CompletionList:
+    options = dataclasses.replace(ls.config.inline.suggest_options(), alternatives=1)
+    found = await run_suggest_all(ls, params.text_document.uri, params.position, "completion", options)
+    if found is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    suggestion, snapshot = found[0][0], found[1]
+    pos = snapshot.position_at(suggestion.offset, ls.encoding)
+    text = suggestion.text
+    item = types.CompletionItem(
+        label=text.strip().splitlines()[0], kind=types.CompletionItemKind.Text, detail="Quill (local model)",
+        filter_text=text, text_edit=types.TextEdit(types.Range(pos, pos), text),
+        insert_text_format=types.InsertTextFormat.PlainText, sort_text="0")
+    # Incomplete: typing on changes the model's answer, so the client must ask again.
+    return types.CompletionList(is_incomplete=True, items=[item])
 
 
 def register(server: QuillServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["."]))
     async def completion(ls: QuillServer, params: types.CompletionParams):
-        if not ls.config.completion.enabled:
+        doc = ls.store.get(params.text_document.uri)
+        if doc is None or not ls.config.completion.enabled:
             return types.CompletionList(is_incomplete=False, items=[])
-        found = await run_suggest(ls, params.text_document.uri, params.position)
-        if found is None:
-            return types.CompletionList(is_incomplete=True, items=[])
-        suggestion, snapshot = found
-        line_start = snapshot.text.rfind("\n", 0, suggestion.offset) + 1
-        start = line_start + word_start(snapshot.text[line_start:suggestion.offset])
-        typed = snapshot.text[start:suggestion.offset]
-        new_text = typed + suggestion.text
-        edit_range = types.Range(snapshot.position_at(start, ls.encoding),
-                                 snapshot.position_at(suggestion.offset, ls.encoding))
-        item = types.CompletionItem(
-            label=new_text.strip().splitlines()[0] if new_text.strip() else new_text,
-            kind=types.CompletionItemKind.Text,
-            detail="Quill (local model)",
-            filter_text=new_text,
-            text_edit=types.TextEdit(edit_range, new_text),
-            insert_text_format=types.InsertTextFormat.PlainText,
-            sort_text="0",
-        )
-        # Incomplete: typing on changes the model's answer, so the client must ask again.
-        return types.CompletionList(is_incomplete=True, items=[item])
+        snapshot = doc.snapshot()
+        offset = snapshot.offset_at(params.position, ls.encoding)
+        if word_at(snapshot, offset) is not None:
+            return await _names(ls, snapshot, offset)
+        if not ls.config.completion.line_suggestion:
+            return types.CompletionList(is_incomplete=False, items=[])
+        return await _line_suggestion(ls, params)

@@ -9,17 +9,14 @@ from ..server import QuillServer
 def register(server: QuillServer) -> None:
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: QuillServer, params: types.InitializeParams) -> None:
-        ls.apply_settings(params.initialization_options)
-        ls.start_loading_engine()
+        # initializationOptions are the user's own settings: the only source that may choose a bundle.
+        ls.apply_settings(params.initialization_options, user_level=True)
 
     @server.feature(types.INITIALIZED)
-    async def on_initialized(ls: QuillServer, params: types.InitializedParams) -> None:
-        engine = await ls.wait_engine()
-        if engine is None and ls.engine_error is not None:
-            ls.window_show_message(types.ShowMessageParams(
-                types.MessageType.Error,
-                f"Quill: the completion model is unavailable ({ls.engine_error}). Other features keep working."))
+    def on_initialized(ls: QuillServer, params: types.InitializedParams) -> None:
+        # Only now may the server ask for work-done progress (window/workDoneProgress/create).
+        ls.start_loading_engine()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls: QuillServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.apply_settings(params.settings)
+        ls.apply_settings(params.settings, user_level=False)

@@ -16,6 +16,7 @@ def register(server: QuillServer) -> None:
     def did_open(ls: QuillServer, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
         ls.store.open(doc.uri, doc.text, doc.version, doc.language_id or "python")
+        ls.touch(doc.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: QuillServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -23,6 +24,7 @@ def register(server: QuillServer) -> None:
         ls.cancel_inflight(uri)
         try:
             ls.store.apply_changes(uri, params.content_changes, params.text_document.version, ls.encoding)
+            ls.touch(uri)
         except QuillError as exc:
             log.warning("didChange for %s ignored: %s", uri, exc)
 
@@ -30,3 +32,4 @@ def register(server: QuillServer) -> None:
     def did_close(ls: QuillServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.cancel_inflight(params.text_document.uri)
         ls.store.close(params.text_document.uri)
+        ls.forget(params.text_document.uri)

@@ -1,0 +1,64 @@
+--- Differences between Neovim 0.7 and later releases, in one place.
+local M = {}
+
+local has_011 = vim.fn.has("nvim-0.11") == 1
+
+--- client:request on 0.11+, client.request before (the dot form is deprecated there).
+function M.request(client, method, params, handler, bufnr)
+  if has_011 then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+function M.request_sync(client, method, params, timeout_ms, bufnr)
+  if has_011 then
+    return client:request_sync(method, params, timeout_ms, bufnr)
+  end
+  return client.request_sync(method, params, timeout_ms, bufnr)
+end
+
+function M.cancel_request(client, id)
+  if has_011 then
+    return client:cancel_request(id)
+  end
+  return client.cancel_request(id)
+end
+
+function M.buf_clients(bufnr)
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ bufnr = bufnr })
+  end
+  return vim.lsp.buf_get_clients(bufnr)
+end
+
+--- 0.10+ draws virtual text between characters; older releases can only overlay it.
+M.has_inline_virt_text = vim.fn.has("nvim-0.10") == 1
+
+--- Neovim's own inline completion UI (0.12+), or nil.
+function M.native_inline_completion()
+  local ok, mod = pcall(function()
+    return vim.lsp.inline_completion
+  end)
+  if ok and type(mod) == "table" and type(mod.enable) == "function" and type(mod.get) == "function" then
+    return mod
+  end
+  return nil
+end
+
+--- Byte column in `line` of an LSP character offset in `encoding` (utf-8, utf-16 or utf-32).
+function M.byte_col(line, character, encoding)
+  if encoding == "utf-8" then
+    return math.min(character, #line)
+  end
+  local units, i = 0, 1
+  while i <= #line and units < character do
+    local byte = line:byte(i)
+    local len = byte < 0x80 and 1 or byte < 0xE0 and 2 or byte < 0xF0 and 3 or 4
+    units = units + ((encoding == "utf-16" and len == 4) and 2 or 1)
+    i = i + len
+  end
+  return i - 1
+end
+
+return M

@@ -1,0 +1,234 @@
+"""Suggested docstrings: a summary line from the code LM plus sections read from the tree-sitter signature.
+
+Pipeline: find_definition (definitions.py) -> summarize (model, or the name when the model gives nothing
+usable) -> render_docstring (google | numpy | sphinx) -> docstring_edit (insert or replace, checked to parse).
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from .definitions import CLASS, DefinitionInfo, Edit, edit_parses, find_definition
+from .documents import Document
+from .engine import CancelToken, Engine
+from .naming import param_description, return_description, return_type_guess, summary_from_name
+
+STYLES = ("google", "numpy", "sphinx")
+PROMPT_TOKENS = 384      # the definition's source in the prompt; the summary needs its start most
+SUMMARY_TIMEOUT_S = 3.0  # one summary line is ~20 tokens (~30 ms); this only bounds a stalled machine
+MAX_SUMMARY_CHARS = 120
+CHARS_PER_TOKEN_BOUND = 8  # characters enough for a token budget, without tokenizing a whole class
+# Lower case only: "Return the total." is prose, "return total" is code.
+KEYWORDS = frozenset("def class return import from if elif else for while with try except raise yield "
+                     "assert pass lambda async await self".split())
+QUOTES = '"""'
+DANGLING = frozenset({"a", "an", "the", "of", "to", "and", "or", "in", "for", "with", "is"})  # unfinished sentence
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The docstring's first line and where it came from ("model" or "name")."""
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DocstringSuggestion:
+    """A rendered docstring for one definition and the edit that puts it in place."""
+    info: DefinitionInfo
+    summary: Summary
+    text: str   # the literal as written in the file, quotes included, without indentation
+    edit: Edit
+    style: str
+
+
+def _dedent(text: str, indent: str) -> str:
+    return "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip(" \t")
+                     for line in text.split("\n"))
+
+
+def docstring_prompt(doc: Document, info: DefinitionInfo, encode, budget: int = PROMPT_TOKENS) -> list[int]:
+    """Token ids of: the definition's source (old docstring removed), then its header again and `\"\"\"`.
+
+    Seeing the code first and then the same header opening a docstring, the model writes the summary line.
+    """
+    start, end = info.start, info.end
+    source = doc.text[start:end]
+    if info.docstring is not None:
+        ds, de = info.docstring
+        source = source[:ds - start] + source[de - start:]
+    header = _dedent(doc.text[start:info.header_end], info.header_indent)
+    relative = info.indent[len(info.header_indent):] if info.indent.startswith(info.header_indent) else "    "
+    tail = encode("\n\n" + header + "\n" + relative + QUOTES)
+    room = max(budget - len(tail), 0)
+    head = encode(_dedent(source, info.header_indent)[:room * CHARS_PER_TOKEN_BOUND].rstrip() + "\n")[:room]
+    return head + tail
+
+
+def _summary_stop(text: str) -> int | None:
+    """Stop at the end of the first line of prose (leading blank lines and indentation skipped)."""
+    begin = len(text) - len(text.lstrip())
+    ends = [i for i in (text.find(QUOTES, begin), text.find("\n", begin)) if i >= 0]
+    return min(ends) if ends else None
+
+
+def clean_summary(raw: str) -> str | None:
+    """The model's text as one plain sentence, or None when it is code, repetitive or unfinished."""
+    text = raw.strip().split("\n")[0].split(QUOTES)[0].strip().rstrip("\\").strip()
+    if (m := re.search(r"[.!?](\s|$)", text)) is not None:
+        text = text[:m.start() + 1]
+    tokens = re.findall(r"[A-Za-z']+", text.lower())
+    if len(tokens) < 2 or len(text) > MAX_SUMMARY_CHARS or not text[:1].isalpha():
+        return None
+    if text.split()[0] in KEYWORDS or re.search(r"[(){}\[\]=<>;`\\]|\.\w", text):
+        return None  # code, not prose
+    bigrams = list(zip(tokens, tokens[1:]))
+    if len(set(bigrams)) < len(bigrams) or max(tokens.count(t) for t in tokens) > 3:
+        return None  # the repetition loop of an undertrained model
+    if tokens[-1] == "following" or (text[-1] not in ".!?" and tokens[-1] in DANGLING):
+        return None  # cut off mid-sentence, or pointing at a list that is not there
+    text = text.rstrip(",;: ")
+    return text[0].upper() + text[1:] + ("" if text[-1] in ".!?" else ".")
+
+
+def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
+              cancel: CancelToken | None = None) -> Summary:
+    """The summary line the code LM writes for the definition, or one read from its name."""
+    if engine is not None:
+        ids = docstring_prompt(doc, info, engine.encode)
+        gen = engine.generate(ids, max_new_tokens, _summary_stop, time.monotonic() + SUMMARY_TIMEOUT_S, cancel)
+        text = clean_summary(gen.text)
+        if text is not None:
+            return Summary(text, "model")
+    # Fallback: the shipped general code LM was never trained on a docstring task and often loops or
+    # writes code after `"""`; a sentence from the name is better than nothing until a docstring model ships.
+    return Summary(summary_from_name(info), "name")
+
+
+def _yield_type(returns: str | None) -> str | None:
+    m = re.fullmatch(r"(?:[\w.]+\.)?(?:Async)?(?:Iterator|Iterable|Generator)\[(.*)\]", (returns or "").strip())
+    if m is None:
+        return None
+    depth, inner = 0, m.group(1)
+    for i, ch in enumerate(inner):  # Generator[int, None, None]: the first top-level argument
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return inner[:i].strip()
+    return inner.strip()
+
+
+def _sections(info: DefinitionInfo) -> dict:
+    """The facts every style renders: params, returns (type, text), yields (type, text), raises."""
+    returns = None
+    if info.kind != CLASS and not info.yields and info.name != "__init__" \
+            and (info.returns_value or (info.returns is not None and info.returns not in ("None", "NoReturn"))):
+        returns = (info.returns or return_type_guess(info), return_description(info))
+    yields = (_yield_type(info.returns), "The next value.") if info.yields else None
+    raises = [(r.exception, f"If {r.condition}." if r.condition else "") for r in info.raises]
+    return {"params": info.params, "returns": returns, "yields": yields, "raises": raises}
+
+
+def _google(facts: dict) -> list[list[str]]:
+    blocks = []
+    if facts["params"]:
+        lines = ["Args:"]
+        for p in facts["params"]:
+            typed = f" ({p.annotation})" if p.annotation else ""
+            default = f" Defaults to {p.default}." if p.default is not None else ""
+            lines.append(f"    {p.name}{typed}: {param_description(p)}{default}")
+        blocks.append(lines)
+    for title, key in (("Returns:", "returns"), ("Yields:", "yields")):
+        if facts[key]:
+            kind, text = facts[key]
+            blocks.append([title, f"    {kind}: {text}" if kind else f"    {text}"])
+    if facts["raises"]:
+        blocks.append(["Raises:"] + [f"    {name}: {text}".rstrip(": ") for name, text in facts["raises"]])
+    return blocks
+
+
+def _numpy(facts: dict) -> list[list[str]]:
+    def section(title: str) -> list[str]:
+        return [title, "-" * len(title)]
+    blocks = []
+    if facts["params"]:
+        lines = section("Parameters")
+        for p in facts["params"]:
+            kind = ", ".join(filter(None, [p.annotation, f"default {p.default}" if p.default is not None else None]))
+            lines += [f"{p.name} : {kind}" if kind else p.name, f"    {param_description(p)}"]
+        blocks.append(lines)
+    for title, key in (("Returns", "returns"), ("Yields", "yields")):
+        if facts[key]:
+            kind, text = facts[key]
+            blocks.append(section(title) + [kind or "object", f"    {text}"])
+    if facts["raises"]:
+        lines = section("Raises")
+        for name, text in facts["raises"]:
+            lines += [name] + ([f"    {text}"] if text else [])
+        blocks.append(lines)
+    return blocks
+
+
+def _sphinx(facts: dict) -> list[list[str]]:
+    lines = []
+    for p in facts["params"]:
+        name = p.name.lstrip("*")  # `:param *args:` would start reST emphasis
+        default = f" Defaults to {p.default}." if p.default is not None else ""
+        lines.append(f":param {name}: {param_description(p)}{default}")
+        if p.annotation:
+            lines.append(f":type {name}: {p.annotation}")
+    for field, type_field, key in ((":returns:", ":rtype:", "returns"), (":yields:", ":ytype:", "yields")):
+        if facts[key]:
+            kind, text = facts[key]
+            lines.append(f"{field} {text}")
+            if kind:
+                lines.append(f"{type_field} {kind}")
+    lines += [f":raises {name}: {text}".rstrip() for name, text in facts["raises"]]
+    return [lines] if lines else []
+
+
+RENDERERS = {"google": _google, "numpy": _numpy, "sphinx": _sphinx}
+
+
+def render_docstring(info: DefinitionInfo, summary: str, style: str = "google") -> str:
+    """The docstring literal (quotes included, no indentation) for the definition in the given style."""
+    if style not in RENDERERS:
+        raise ValueError(f"unknown docstring style {style!r}; expected one of {', '.join(STYLES)}")
+    blocks = RENDERERS[style](_sections(info))
+    body = "\n\n".join([summary] + ["\n".join(block) for block in blocks])
+    body = body.replace(QUOTES, "'''")  # a default value such as '\"\"\"' must not end the literal
+    prefix = "r" if "\\" in body else ""  # defaults like '\\d' stay exactly as written
+    if not blocks:
+        return f"{prefix}{QUOTES}{body}{QUOTES}"
+    return f"{prefix}{QUOTES}{body}\n{QUOTES}"
+
+
+def docstring_edit(doc: Document, info: DefinitionInfo, text: str) -> Edit:
+    """The edit that puts the docstring literal first in the body, replacing an existing one."""
+    indent = info.indent
+    literal = "\n".join(line if i == 0 or not line else indent + line for i, line in enumerate(text.split("\n")))
+    if info.body_inline:  # `def f(): return 1` becomes a block so the docstring gets its own line
+        end = info.docstring[1] if info.docstring is not None else info.body_start
+        tail = "" if info.docstring is not None else "\n" + indent
+        return Edit(info.header_end, end, "\n" + indent + literal + tail)
+    if info.docstring is not None:
+        return Edit(info.docstring[0], info.docstring[1], literal)
+    line_start = doc.text.rfind("\n", 0, info.body_start) + 1
+    return Edit(line_start, line_start, indent + literal + "\n")
+
+
+def suggest_docstring(doc: Document, offset: int, engine: Engine | None, style: str = "google",
+                      max_new_tokens: int = 48, cancel: CancelToken | None = None) -> DocstringSuggestion | None:
+    """The docstring for the definition whose name is at offset; None off a name or if the edit breaks."""
+    info = find_definition(doc, offset)
+    if info is None:
+        return None
+    summary = summarize(engine, doc, info, max_new_tokens, cancel)
+    text = render_docstring(info, summary.text, style)
+    edit = docstring_edit(doc, info, text)
+    if not edit_parses(doc, edit):
+        return None
+    return DocstringSuggestion(info, summary, text, edit, style)

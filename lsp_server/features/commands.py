@@ -1,0 +1,83 @@
+"""workspace/executeCommand: quill.generateDocstring and quill.generateBody, applied with workspace/applyEdit.
+
+Arguments are a document URI and a position, given as `[uri, {line, character}]` or as one object
+`{uri | textDocument: {uri}, position: {line, character}}`. The result is `{"applied": bool}`, with a
+`reason` when nothing was applied.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from ..assist import body_for, body_title, docstring_for, docstring_title, workspace_edit
+from ..server import QuillServer
+
+GENERATE_DOCSTRING, GENERATE_BODY = "quill.generateDocstring", "quill.generateBody"
+USAGE = "expected arguments [uri, {line, character}] or [{uri, position: {line, character}}]"
+
+
+def _invalid(message: str) -> JsonRpcInvalidParams:
+    return JsonRpcInvalidParams(message=f"{message}; {USAGE}")
+
+
+def parse_arguments(args: tuple[Any, ...]) -> tuple[str, types.Position]:
+    """(uri, position) from a command's arguments; raises JsonRpcInvalidParams with the expected shape."""
+    if len(args) == 1 and isinstance(args[0], dict):
+        obj = args[0]
+        document = obj.get("textDocument")
+        uri = obj["uri"] if "uri" in obj else document.get("uri") if isinstance(document, dict) else None
+        position = obj.get("position")
+    elif len(args) == 2:
+        uri, position = args
+    else:
+        raise _invalid(f"got {len(args)} arguments")
+    if not isinstance(uri, str) or not uri:
+        raise _invalid(f"the document URI must be a non-empty string, got {uri!r}")
+    if not isinstance(position, dict):
+        raise _invalid(f"the position must be an object, got {position!r}")
+    line, character = position.get("line"), position.get("character")
+    for name, value in (("line", line), ("character", character)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _invalid(f"position.{name} must be a non-negative integer, got {value!r}")
+    return uri, types.Position(line, character)
+
+
+async def _apply(ls: QuillServer, edit: types.WorkspaceEdit, label: str) -> dict:
+    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+    if result.applied:
+        return {"applied": True}
+    return {"applied": False, "reason": result.failure_reason or "the client did not apply the edit"}
+
+
+def _check_open(ls: QuillServer, uri: str) -> None:
+    if ls.store.get(uri) is None:
+        raise JsonRpcInvalidParams(message=f"document not open: {uri}")
+
+
+def register(server: QuillServer) -> None:
+    @server.command(GENERATE_DOCSTRING)
+    async def generate_docstring(ls: QuillServer, *args):
+        uri, position = parse_arguments(args)
+        _check_open(ls, uri)
+        if not ls.config.docstring.enabled:
+            return {"applied": False, "reason": "docstring suggestions are disabled (docstring.enabled)"}
+        found = await docstring_for(ls, uri, position, "command")
+        if found is None:
+            return {"applied": False, "reason": "no function, method or class name at this position"}
+        suggestion, snapshot = found
+        return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), docstring_title(suggestion))
+
+    @server.command(GENERATE_BODY)
+    async def generate_body(ls: QuillServer, *args):
+        uri, position = parse_arguments(args)
+        _check_open(ls, uri)
+        if not ls.config.codegen.enabled:
+            return {"applied": False, "reason": "code generation is disabled (codegen.enabled)"}
+        found = await body_for(ls, uri, position, "command")
+        if found is None:
+            return {"applied": False, "reason": "no empty function or comment line here, or no code that parses "
+                                                "was generated"}
+        suggestion, snapshot = found
+        return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), body_title(suggestion))

@@ -1,0 +1,30 @@
+"""textDocument/hover: a suggested docstring for the undocumented function, method or class under the cursor."""
+from __future__ import annotations
+
+from lsprotocol import types
+
+from ..assist import docstring_for
+from ..docstrings import DocstringSuggestion
+from ..server import QuillServer
+
+SOURCES = {"model": "summary by the local model", "name": "summary from the name"}
+
+
+def hover_markdown(suggestion: DocstringSuggestion) -> str:
+    """The hover text: a one-line heading, then the docstring as a Python code block."""
+    heading = f"**Quill: suggested docstring** ({suggestion.style} style, {SOURCES[suggestion.summary.source]})"
+    return f"{heading}\n\n```python\n{suggestion.text}\n```"
+
+
+def register(server: QuillServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: QuillServer, params: types.HoverParams):
+        # Documented definitions and every other position get no answer: other servers hover there too.
+        found = await docstring_for(ls, params.text_document.uri, params.position, "hover", existing=False)
+        if found is None:
+            return None
+        suggestion, snapshot = found
+        info = suggestion.info
+        name_range = types.Range(snapshot.position_at(info.name_start, ls.encoding),
+                                 snapshot.position_at(info.name_end, ls.encoding))
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, hover_markdown(suggestion)), name_range)

@@ -1,0 +1,164 @@
+"""Unit tests of code generation (lsp_server.codegen): targets, stop rule, parse check, edits."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+from quill_fakes import FakeEngine
+
+from lsp_server.codegen import (
+    COMMENT,
+    FUNCTION_BODY,
+    BodyOptions,
+    body_edit,
+    find_body_target,
+    generate_body,
+    make_body_stop,
+    parseable_prefix,
+    suggest_body,
+)
+from lsp_server.documents import Document, parse
+from lsp_server.engine import CancelToken, Engine
+
+ADD = 'def add(a, b):\n    """Return the sum of a and b."""\n    ...\n'
+
+
+def doc(text: str) -> Document:
+    return Document("file:///gen.py", text)
+
+
+def parses(text: str) -> bool:
+    tree = parse(text.encode("utf-8"))
+    return tree is not None and not tree.root_node.has_error and bool(ast.parse(text))
+
+
+def generated(text: str, needle: str, script: str, **options) -> tuple[str | None, FakeEngine]:
+    """The document after the suggested edit (None when withheld), and the engine that was asked."""
+    engine = FakeEngine(script)
+    suggestion = suggest_body(doc(text), text.index(needle), engine, BodyOptions(**options))
+    return (None if suggestion is None else suggestion.edit.apply(text)), engine
+
+
+# --- targets --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    ADD,
+    "def add(a, b):\n    pass\n",
+    'def add(a, b):\n    """Return the sum of a and b."""\n',
+    "def add(a, b): ...\n",
+])
+def test_empty_functions_are_targets_from_the_name_and_from_the_body(text):
+    for needle in ("add", text.rstrip()[-2:]):
+        target = find_body_target(doc(text), text.index(needle))
+        assert target is not None and target.kind == FUNCTION_BODY and target.indent == "    "
+
+
+def test_a_function_with_code_or_a_position_outside_functions_is_not_a_target():
+    text = "import os\n\ndef add(a, b):\n    return a + b\n"
+    assert find_body_target(doc(text), text.index("add")) is None
+    assert find_body_target(doc(text), text.index("os")) is None
+
+
+def test_comment_followed_by_a_blank_line_or_the_end_of_file_is_a_target():
+    text = "def main():\n    # read the names\n\n    return 0\n"
+    target = find_body_target(doc(text), text.index("read"))
+    assert target.kind == COMMENT and target.indent == "    "
+    assert target.prompt == "def main():\n    # read the names\n    "
+    assert find_body_target(doc("x = 1\n# print x"), len("x = 1\n# pr")).kind == COMMENT
+
+
+def test_comment_followed_by_code_a_shebang_or_a_hash_in_a_string_is_not_a_target():
+    assert find_body_target(doc("# print x\nprint(1)\n"), 3) is None
+    assert find_body_target(doc("#!/usr/bin/env python\n\nx = 1\n"), 3) is None
+    text = 's = """\n# not a comment\n\n"""\n'
+    assert find_body_target(doc(text), text.index("not")) is None
+
+
+# --- stop rule and parse check --------------------------------------------------------------------------
+
+def test_stop_at_a_dedent_at_max_lines_and_for_comments_at_a_blank_line():
+    assert make_body_stop("    ", 30, False)("x = 1\n    y = 2\ndef g():\n") == len("x = 1\n    y = 2")
+    assert make_body_stop("    ", 2, False)("a\n    b\n    c\n") == len("a\n    b")
+    assert make_body_stop("    ", 30, False)("a\n\n    b\n") is None
+    assert make_body_stop("    ", 30, True)("a\n\n    b\n") == len("a")
+
+
+def test_parseable_prefix_cuts_back_to_whole_statements_or_withholds():
+    d = doc(ADD)
+    target = find_body_target(d, 5)
+    assert parseable_prefix(d, target, "    s = a + b\n    return s\n    if s (") == "    s = a + b\n    return s"
+    assert parseable_prefix(d, target, "    return (a +") == ""
+    assert parseable_prefix(d, target, "    pass\n    # nothing") == ""
+
+
+def test_parse_check_rejects_what_tree_sitter_tolerates_but_python_does_not():
+    d = doc(ADD)
+    target = find_body_target(d, 5)
+    # tree-sitter reads this as one string running over the line end; Python does not.
+    assert parseable_prefix(d, target, "    x = 1\n    y = 'abc\n    '") == "    x = 1"
+
+
+# --- generation -----------------------------------------------------------------------------------------
+
+def test_generate_body_replaces_the_ellipsis_and_keeps_the_docstring():
+    out, engine = generated(ADD, "add", "return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
+    assert out == 'def add(a, b):\n    """Return the sum of a and b."""\n    return a + b\n'
+    assert engine.prompts[0] == 'def add(a, b):\n    """Return the sum of a and b."""\n    '
+
+
+def test_generate_body_after_a_docstring_only_body_and_in_an_inline_body():
+    out, _ = generated('def add(a, b):\n    """Sum."""\n', "add", "total = a + b\n    return total\n")
+    assert out == 'def add(a, b):\n    """Sum."""\n    total = a + b\n    return total\n'
+    out, engine = generated('def add(a, b): """Sum."""; ...\n', "add", "return a + b\n")
+    assert out == 'def add(a, b):\n    """Sum."""\n    return a + b\n'
+    assert engine.prompts[0] == 'def add(a, b):\n    """Sum."""\n    '
+
+
+def test_generate_method_body_sees_the_class_and_stops_at_the_next_method():
+    text = "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        pass\n"
+    out, engine = generated(text, "push", "self.items.append(item)\n\n    def pop(self):\n")
+    assert out.endswith("    def push(self, item):\n        self.items.append(item)\n")
+    assert "self.items = []" in engine.prompts[0]
+
+
+def test_generate_code_for_a_comment_stops_at_the_blank_line_and_keeps_the_following_code():
+    text = "def main():\n    # count the names\n\n    return 0\n"
+    out, _ = generated(text, "count", "n = len(sys.argv)\n    print(n)\n\n    return n\n")
+    assert out == "def main():\n    # count the names\n    n = len(sys.argv)\n    print(n)\n\n    return 0\n"
+    out, _ = generated("# say hi", "say", "print('hi')\n")
+    assert out == "# say hi\nprint('hi')"
+
+
+def test_model_text_that_never_parses_is_withheld_and_the_line_limit_applies():
+    assert generated(ADD, "add", "return (a +\n")[0] is None
+    out, engine = generated(ADD, "add", "x = 1\n    y = 2\n    z = 3\n    return x\n", max_lines=2, max_new_tokens=9)
+    assert out.endswith("    x = 1\n    y = 2\n") and engine.max_new_tokens == [9]
+
+
+def test_non_ascii_text_before_the_function_and_a_cancelled_generation():
+    text = 's = "héllo 😀"\n\ndef grüße(名前):\n    ...\n'
+    out, _ = generated(text, "grüße", "return s + 名前\n")
+    assert out.endswith("def grüße(名前):\n    return s + 名前\n") and parses(out)
+    token = CancelToken()
+    token.cancel()
+    target = find_body_target(doc(ADD), 5)
+    assert generate_body(FakeEngine("return a + b\n"), doc(ADD), target, cancel=token) == ""
+
+
+def test_body_edit_of_each_target_kind_parses():
+    for text, needle in ((ADD, "add"), ("def add(a, b): pass\n", "add"), ("if x:\n    # go\n\nelse:\n    y()\n", "go")):
+        d = doc(text)
+        target = find_body_target(d, text.index(needle))
+        assert parses(body_edit(target, target.indent + "z = 1").apply(text)), text
+
+
+def test_real_engine_body_for_add_parses_when_offered():
+    suggestion = suggest_body(doc(ADD), ADD.index("add"), Engine.load(threads=1), BodyOptions(max_new_tokens=64))
+    if suggestion is not None:  # withholding is a valid answer; an offered edit must parse
+        out = suggestion.edit.apply(ADD)
+        assert parses(out) and out.startswith('def add(a, b):\n    """Return the sum of a and b."""\n')
+
+
+def test_an_encoding_declaration_is_not_a_target_but_a_comment_mentioning_decoding_is():
+    assert find_body_target(doc("# -*- coding: utf-8 -*-\n\nx = 1\n"), 3) is None
+    assert find_body_target(doc("# decoding the header\n\n"), 3).kind == COMMENT
