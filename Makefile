@@ -34,6 +34,11 @@ test: test-python test-vscode
 test-python: $(VENV)/.dev
 	$(PY) -m pytest -q
 
+## Reliability tests at full size (QUILL_LONG=1): 5,000 edit sequences, 5,000 edits + completions, 1,000 documents.
+test-long: $(VENV)/.dev
+	QUILL_LONG=1 $(PY) -m pytest -q -s tests/test_reliability_*.py tests/test_hostile.py tests/e2e/test_reliability_*.py \
+	  tests/e2e/test_sweep_e2e.py
+
 ## The VS Code extension: npm ci, tsc, node:test (a Node.js 18+ with npm; skipped with a notice when npm is
 ## missing, unless QUILL_REQUIRE_NODE is set, as .ci/run does). Its settings test reads lsp_server/config.py.
 test-vscode: $(VENV)/.dev

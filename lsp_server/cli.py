@@ -125,6 +125,10 @@ def _add_serve(sub) -> None:
     p.add_argument("--port", type=int, default=2087)
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (default: min(2, cores))")
     p.add_argument("--log-level", default="WARNING")
+    # Internal commands for the reliability tests (lsp_server/features/debug.py); hidden from --help.
+    p.add_argument("--test-hooks", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true",
+                   help="internal errors fail the request instead of degrading to an empty answer (as QUILL_STRICT=1)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -134,6 +138,10 @@ def cmd_serve(args) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = create_server(Path(args.bundle) if args.bundle else None, args.threads)
+    server.strict = server.strict or args.strict
+    if args.test_hooks:
+        from .features import debug
+        debug.register(server)
     if args.tcp:
         server.start_tcp(args.host, args.port)
     else:
@@ -151,6 +159,20 @@ def _add_complete(sub) -> None:
     p.set_defaults(func=cmd_complete)
 
 
+def read_source(path: str) -> str:
+    """A source file's text; bytes that are not UTF-8 become U+FFFD (said once on stderr), never a crash."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"quill complete: cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        print(f"quill complete: {path} is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+              "invalid bytes read as U+FFFD", file=sys.stderr)
+        return data.decode("utf-8", "replace")
+
+
 def cmd_complete(args) -> int:
     import time
     from .documents import Document
@@ -158,10 +180,7 @@ def cmd_complete(args) -> int:
     from .errors import QuillError
     from .positions import Position, PositionEncoding
     from .suggest import suggest
-    try:
-        text = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SystemExit(f"quill complete: cannot read {args.file}: {exc}")
+    text = read_source(args.file)
     if args.line < 1 or args.col < 1:
         raise SystemExit("quill complete: LINE and COL are 1-based")
     try:
@@ -171,7 +190,11 @@ def cmd_complete(args) -> int:
     doc = Document(Path(args.file).resolve().as_uri(), text)
     offset = doc.offset_at(Position(args.line - 1, args.col - 1), PositionEncoding.UTF32)
     started = time.perf_counter()
-    result = suggest(doc, offset, engine)
+    try:
+        result = suggest(doc, offset, engine)
+    except QuillError as exc:  # InputTooComplex: a position beyond lsp_server.bounds' limits
+        print(f"quill complete: no suggestion: {exc}", file=sys.stderr)
+        result = None
     ms = (time.perf_counter() - started) * 1000
     if args.json:
         out = {"text": result.text if result else "", "ms": round(ms, 2)}

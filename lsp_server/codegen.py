@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from .bounds import check_position
 from .definitions import DefinitionInfo, Edit, edit_parses, find_function
 from .documents import Document
 from .engine import CancelToken, Engine
@@ -103,9 +104,13 @@ def _function_target(doc: Document, offset: int) -> BodyTarget | None:
 
 
 def find_body_target(doc: Document, offset: int) -> BodyTarget | None:
-    """A comment line to implement, else an empty function around the offset; None otherwise."""
+    """A comment line to implement, else an empty function around the offset; None otherwise.
+
+    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    """
     if doc.tree is None:
         return None
+    check_position(doc, offset)
     return _comment_target(doc, offset) or _function_target(doc, offset)
 
 

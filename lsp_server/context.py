@@ -10,7 +10,9 @@ import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlparse
 
+from .bounds import OUTLINE_BYTES, check_errors
 from .documents import Document
+from .errors import InputTooComplex
 from .prompt import CONTEXT_HEADER
 from .ts_queries import captures
 
@@ -67,10 +69,18 @@ def _methods(doc: Document, class_node) -> list[str]:
 
 
 def outline(doc: Document) -> str:
-    """Imports and top-level signatures of a document (class bodies reduced to method signatures)."""
+    """Imports and top-level signatures of a document (class bodies reduced to method signatures).
+
+    Only the first OUTLINE_BYTES are outlined (the prompt keeps far less); a document whose syntax
+    errors are beyond lsp_server.bounds' limits has no outline.
+    """
     if doc.tree is None:
         return ""
-    found = captures("outline", doc.tree.root_node)
+    try:
+        check_errors(doc.tree)
+    except InputTooComplex:
+        return ""
+    found = captures("outline", doc.tree.root_node, (0, min(OUTLINE_BYTES, len(doc.source_bytes))))
     nodes = sorted((node.start_byte, name, node) for name, group in found.items() for node in group)
     lines: list[str] = []
     for _, name, node in nodes:
@@ -96,11 +106,16 @@ def uri_label(uri: str, root_uri: str | None = None) -> str:
 
 
 class OutlineCache:
-    """Outlines by (uri, version): an unchanged document is not queried again."""
+    """Outlines by (uri, version): an unchanged document is not queried again.
 
-    def __init__(self) -> None:
+    is_open(uri) says whether a document is still open: the inference thread may finish an outline
+    after its document was closed (and forgotten here), and must not store it then.
+    """
+
+    def __init__(self, is_open: Callable[[str], bool] = lambda uri: True) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[int, str]] = {}
+        self._is_open = is_open
 
     def get(self, doc: Document) -> str:
         """The outline of doc, computed once per version."""
@@ -110,13 +125,18 @@ class OutlineCache:
             return entry[1]
         text = outline(doc)
         with self._lock:
-            self._entries[doc.uri] = (doc.version, text)
+            if self._is_open(doc.uri):  # checked under the lock that forget() takes after a close
+                self._entries[doc.uri] = (doc.version, text)
         return text
 
     def forget(self, uri: str) -> None:
         """Drop a closed document's outline."""
         with self._lock:
             self._entries.pop(uri, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
 
 def cross_file_context(docs: Iterable[tuple[str, Document]],

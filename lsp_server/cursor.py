@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .bounds import check_position, statement_start
 from .documents import Document
 
 LINE, BLOCK = "line", "block"
@@ -185,15 +186,8 @@ def unclosed_strings(code: str) -> int:
 
 
 def _statement_start(doc: Document, offset: int) -> int:
-    """Offset where the top-level statement around offset starts (0 without a tree)."""
-    if doc.tree is None:
-        return 0
-    byte, start = doc.byte_at(offset), 0
-    for child in doc.tree.root_node.children:
-        if child.start_byte >= byte:
-            break
-        start = child.start_byte
-    return doc.offset_of_byte(start)
+    """Offset where the top-level statement around offset starts (at most bounds.WINDOW_BYTES back)."""
+    return statement_start(doc, offset)
 
 
 def _next_code_line(text: str, line_end: int, look: int = 50) -> str | None:
@@ -205,7 +199,11 @@ def _next_code_line(text: str, line_end: int, look: int = 50) -> str | None:
 
 
 def cursor_context(doc: Document, offset: int) -> CursorContext | None:
-    """Stage 1: decide whether and how to complete at offset (None: stay quiet here)."""
+    """Stage 1: decide whether and how to complete at offset (None: stay quiet here).
+
+    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    """
+    check_position(doc, offset)
     where = string_or_comment_at(doc, offset)
     if where in ("comment", "string"):
         return None

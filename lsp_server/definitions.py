@@ -10,19 +10,17 @@ from dataclasses import dataclass
 
 import tree_sitter
 
+from .bounds import WINDOW_BYTES, check_position, error_count, statement_window
 from .documents import Document, parse
-from .ts_queries import load_query
+from .ts_queries import captures
 
 FUNCTION, METHOD, CLASS = "function", "method", "class"
 SCOPES = ("function_definition", "class_definition", "lambda")
 
 
 def _captures(name: str, node: tree_sitter.Node, byte_range: tuple[int, int] | None = None) -> dict:
-    """{capture name: nodes in document order} of query `name` under node (optionally a byte range)."""
-    cursor = tree_sitter.QueryCursor(load_query(name))
-    if byte_range is not None:
-        cursor.set_byte_range(*byte_range)
-    return {key: sorted(nodes, key=lambda n: n.start_byte) for key, nodes in cursor.captures(node).items()}
+    """{capture name: nodes in document order} of query `name` under node (bounded: ts_queries.captures)."""
+    return {key: sorted(nodes, key=lambda n: n.start_byte) for key, nodes in captures(name, node, byte_range).items()}
 
 
 @dataclass(frozen=True)
@@ -160,7 +158,8 @@ def _raise(node: tree_sitter.Node) -> Raise | None:
 
 def _facts(definition: tree_sitter.Node, body: tree_sitter.Node) -> tuple[tuple[Raise, ...], bool, bool]:
     """(raises, yields, returns a value) of the body's own statements (nested scopes excluded)."""
-    found = _captures("body_facts", body)
+    # The first WINDOW_BYTES of a body are searched: enough for a real function, bounded for a hostile one.
+    found = _captures("body_facts", body, (body.start_byte, min(body.end_byte, body.start_byte + WINDOW_BYTES)))
     raises: list[Raise] = []
     for node in found.get("raise", []):
         found_raise = _raise(node) if _own(node, definition) else None
@@ -231,9 +230,13 @@ def _window(doc: Document, offset: int) -> tuple[int, int]:
 
 
 def find_definition(doc: Document, offset: int) -> DefinitionInfo | None:
-    """The function, method or class whose name the offset is on (or just after); None elsewhere."""
+    """The function, method or class whose name the offset is on (or just after); None elsewhere.
+
+    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    """
     if doc.tree is None:
         return None
+    check_position(doc, offset)
     byte = doc.byte_at(offset)
     for key, nodes in _captures("definitions", doc.tree.root_node, _window(doc, offset)).items():
         if not key.startswith("name."):
@@ -248,6 +251,7 @@ def find_function(doc: Document, offset: int) -> DefinitionInfo | None:
     """The innermost function or method containing the offset; None outside every function."""
     if doc.tree is None:
         return None
+    check_position(doc, offset)
     byte = doc.byte_at(offset)
     found = _captures("definitions", doc.tree.root_node, _window(doc, offset)).get("definition.function", [])
     inside = [n for n in found if n.start_byte <= byte <= n.end_byte]
@@ -268,33 +272,14 @@ class Edit:
         return text[:self.start] + self.new_text + text[self.end:]
 
 
-def error_count(node: tree_sitter.Node) -> int:
-    """Number of ERROR and MISSING nodes under node."""
-    if not node.has_error:
-        return 0
-    if node.type == "ERROR" or node.is_missing:
-        return 1
-    return sum(error_count(child) for child in node.children)
-
-
 def _syntax_errors(text: str) -> int:
     tree = parse(text.encode("utf-8", "surrogatepass"), None, 0.5)
     return 10**6 if tree is None else error_count(tree.root_node)
 
 
 def edit_parses(doc: Document, edit: Edit) -> bool:
-    """True when the edit adds no syntax error to the top-level statements it touches."""
-    if doc.tree is None:
-        return _syntax_errors(edit.apply(doc.text)) == 0 and _python_parses(edit.apply(doc.text))
-    first, last = doc.byte_at(edit.start), doc.byte_at(edit.end)
-    start, end = 0, len(doc.source_bytes)
-    for child in doc.tree.root_node.children:  # only this window is reparsed, not the whole file
-        if child.end_byte < first:
-            start = child.end_byte
-        elif child.start_byte > last:
-            end = child.start_byte
-            break
-    lo, hi = doc.offset_of_byte(start), doc.offset_of_byte(end)
+    """True when the edit adds no syntax error to the statements around it (bounds.statement_window)."""
+    lo, hi = statement_window(doc, edit.start, edit.end)  # only this window is reparsed, not the whole file
     before = doc.text[lo:hi]
     after = before[:edit.start - lo] + edit.new_text + before[edit.end - lo:]
     if _syntax_errors(after) > _syntax_errors(before):

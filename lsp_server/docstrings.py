@@ -54,15 +54,18 @@ def docstring_prompt(doc: Document, info: DefinitionInfo, encode, budget: int = 
     Seeing the code first and then the same header opening a docstring, the model writes the summary line.
     """
     start, end = info.start, info.end
-    source = doc.text[start:end]
-    if info.docstring is not None:
-        ds, de = info.docstring
-        source = source[:ds - start] + source[de - start:]
     header = _dedent(doc.text[start:info.header_end], info.header_indent)
     relative = info.indent[len(info.header_indent):] if info.indent.startswith(info.header_indent) else "    "
     tail = encode("\n\n" + header + "\n" + relative + QUOTES)
     room = max(budget - len(tail), 0)
-    head = encode(_dedent(source, info.header_indent)[:room * CHARS_PER_TOKEN_BOUND].rstrip() + "\n")[:room]
+    keep = room * CHARS_PER_TOKEN_BOUND
+    # Twice what can matter (dedenting shortens lines), never a whole huge definition.
+    raw = 2 * keep + (info.docstring[1] - info.docstring[0] if info.docstring is not None else 0)
+    source = doc.text[start:min(end, start + raw)]
+    if info.docstring is not None:
+        ds, de = info.docstring
+        source = source[:ds - start] + source[de - start:]
+    head = encode(_dedent(source[:2 * keep], info.header_indent)[:keep].rstrip() + "\n")[:room]
     return head + tail
 
 

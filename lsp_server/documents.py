@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import tree_sitter
@@ -24,6 +24,7 @@ from lsp_server.positions import (
 PYTHON_LANGUAGE_ID = "python"
 PARSE_BUDGET_S = 1.0
 _READ_CHUNK = 64 * 1024
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _language: tree_sitter.Language | None = None
 _language_lock = threading.Lock()
@@ -88,18 +89,77 @@ def parse(
         return None
 
 
-@dataclass(frozen=True, slots=True)
 class _State:
-    version: int
-    index: LineIndex
-    tree: tree_sitter.Tree | None
+    """One version of a document: its text and line index, and its syntax tree, parsed on first use.
+
+    Parsing is deferred so that didChange stays O(edit) (a burst of keystrokes is parsed once, by the
+    first feature that reads the tree); the tree it yields still equals a fresh parse (see ``tree``).
+    """
+
+    __slots__ = ("version", "index", "_base", "_tree", "_parsed", "_lock", "_python", "_budget_s")
+
+    def __init__(
+        self, version: int, index: LineIndex, base: tree_sitter.Tree | None, python: bool, budget_s: float | None
+    ) -> None:
+        self.version, self.index = version, index
+        # The previous version's tree with this version's edits applied (Tree.edit), for an incremental
+        # reparse; None: parse from scratch. Dropped once parsed, in the parsing thread: after a fresh
+        # reparse nothing shares it, and freeing a large tree takes milliseconds (not didChange's).
+        self._base = base
+        self._tree: tree_sitter.Tree | None = None
+        self._parsed = not python
+        self._lock = threading.Lock()
+        self._python, self._budget_s = python, budget_s
+
+    @property
+    def tree(self) -> tree_sitter.Tree | None:
+        """The syntax tree (None: not Python, or over the parse budget), parsed once, in the reading thread."""
+        if not self._parsed:
+            with self._lock:
+                if not self._parsed:
+                    self._tree = _parse_certified(self.index.data, self._base, self._budget_s)
+                    self._parsed = True  # after _tree, before _base: the order edit_base relies on
+                    self._base = None
+        return self._tree
+
+    def edit_base(self) -> tree_sitter.Tree | None:
+        """A private copy of the tree that the next version's edits are applied to (None: parse fresh)."""
+        base = self._base  # read first: while _parsed is False, a concurrent parse has not dropped it yet
+        if self._parsed:
+            return self._tree.copy() if self._tree is not None else None
+        return base.copy() if base is not None else None
+
+
+def _parse_certified(
+    data: bytes, old_tree: tree_sitter.Tree | None, budget_s: float | None
+) -> tree_sitter.Tree | None:
+    """Incremental reparse of ``old_tree`` (already edited) that always equals a fresh parse of ``data``."""
+    started = time.monotonic()
+    tree = parse(data, old_tree, budget_s)
+    if tree is None or old_tree is None or not tree.root_node.has_error:
+        return tree
+    # After error recovery tree-sitter may reuse stale nodes (an unclosed string that a later edit
+    # closes), so an incremental tree with errors can differ from a fresh parse; redo it.
+    return parse(data, None, None if budget_s is None else budget_s - (time.monotonic() - started))
+
+
+def scrub(text: str) -> str:
+    """text with each lone surrogate (JSON can carry "\\ud800"; UTF-8 and the tokenizer cannot) as U+FFFD.
+
+    Both are one code point and one UTF-16 unit, so every position in the text stays where it was.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _change_parts(change: Any) -> tuple[RangeLike | None, str]:
     """(range or None, text) of a change given as a pair or as an LSP content-change object."""
     if isinstance(change, tuple):
-        return change
-    return getattr(change, "range", None), change.text
+        return change[0], scrub(change[1])
+    return getattr(change, "range", None), scrub(change.text)
 
 
 class Document:
@@ -117,8 +177,7 @@ class Document:
         self.uri = uri
         self.language_id = language_id
         self.parse_budget_s = parse_budget_s
-        index = LineIndex(text)
-        self._state = _State(version, index, self._parse(index.data, None))
+        self._state = self._new_state(version, LineIndex(scrub(text)), None)
 
     @property
     def version(self) -> int:
@@ -137,7 +196,7 @@ class Document:
 
     @property
     def tree(self) -> tree_sitter.Tree | None:
-        """The syntax tree, or None (not Python, or parsing ran over its time budget)."""
+        """The syntax tree, or None (not Python, or parsing ran over its time budget); parsed on first read."""
         return self._state.tree
 
     @property
@@ -172,17 +231,15 @@ class Document:
         encoding = as_encoding(encoding)
         state = self._state
         index = state.index
-        # Edit a copy: a snapshot held by another thread may still be reading the old tree.
-        tree = state.tree.copy() if state.tree is not None else None
-        full_reparse = tree is None
+        # Edit a copy: a snapshot held by another thread may still be reading (or parsing) the old tree.
+        tree = state.edit_base()
         for change in changes:
             range_, new_text = _change_parts(change)
             if range_ is None:
-                index, tree, full_reparse = LineIndex(new_text), None, True
+                index, tree = LineIndex(new_text), None
                 continue
             index = self._splice(index, tree, range_, new_text, encoding)
-        new_tree = self._parse(index.data, None if full_reparse else tree)
-        self._state = _State(state.version if version is None else version, index, new_tree)
+        self._state = self._new_state(state.version if version is None else version, index, tree)
 
     def _splice(
         self,
@@ -212,17 +269,8 @@ class Document:
             )
         return new_index
 
-    def _parse(self, data: bytes, old_tree: tree_sitter.Tree | None) -> tree_sitter.Tree | None:
-        if self.language_id != PYTHON_LANGUAGE_ID:
-            return None
-        started = time.monotonic()
-        tree = parse(data, old_tree, self.parse_budget_s)
-        if tree is None or old_tree is None or not tree.root_node.has_error:
-            return tree
-        # After error recovery tree-sitter may reuse stale nodes (an unclosed string that a later
-        # edit closes), so an incremental tree with errors can differ from a fresh parse; redo it.
-        budget = self.parse_budget_s
-        return parse(data, None, None if budget is None else budget - (time.monotonic() - started))
+    def _new_state(self, version: int, index: LineIndex, base: tree_sitter.Tree | None) -> _State:
+        return _State(version, index, base, self.language_id == PYTHON_LANGUAGE_ID, self.parse_budget_s)
 
     def offset_at(self, position: PositionLike, encoding: PositionEncoding | str = DEFAULT_ENCODING) -> int:
         """Code-point offset of an LSP position, clamped as LSP says."""

@@ -73,11 +73,57 @@ class Generation:
 
 @dataclass
 class Prefill:
-    """One prompt pass, shared by every continuation that follows it."""
+    """One prompt pass, shared by every continuation that follows it (and by the next request's prompt)."""
     logprobs: np.ndarray     # (V,) next-token log-probabilities; special tokens except <eos> are -inf
     past: list[np.ndarray]   # per layer keys then values, each (1, heads, T, head_dim)
     prompt_tokens: int
     ms: float
+    ids: tuple[int, ...] = ()  # the prompt, as run (after clipping)
+    reused: int = 0            # leading tokens whose keys/values came from an earlier pass
+    owner: object = None       # the engine (model) that computed it: another one's cache is never reused
+
+
+class PromptCache:
+    """The prompt pass of one document's previous request; the next request runs only what changed.
+
+    Keys and values of a causal model at position i depend only on tokens 0..i, so the cache of the
+    common token prefix of the old and the new prompt is exactly what a fresh pass would compute
+    (up to float rounding, and int8's per-tensor activation scales). Used by one thread at a time.
+    """
+
+    def __init__(self) -> None:
+        self.last: Prefill | None = None
+
+
+def shared_prefix(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> int:
+    """Length of the longest common prefix of two token sequences."""
+    n = min(len(a), len(b))
+    if tuple(a[:n]) == tuple(b[:n]):
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]: bisect on slices, which compare in C
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if tuple(a[lo:mid]) == tuple(b[lo:mid]):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+# onnxruntime's pool threads spin while they wait for work by default: on two cores shared with the
+# editor, the event loop and tree-sitter, spinning takes the CPU from them (benchmarks/engine.py measures).
+ALLOW_SPINNING = False
+
+
+def session_options(threads: int = 0, spinning: bool = ALLOW_SPINNING) -> ort.SessionOptions:
+    """onnxruntime options for decoding one request at a time: `threads` intra-op (0: min(2, cores))."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return options
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -110,14 +156,11 @@ class Engine:
         self.special = {name: int(i) for name, i in bundle.special_tokens.items()}
         self.eos_id = self.special["<eos>"]
         self._banned = np.array([i for n, i in self.special.items() if n != "<eos>"], dtype=np.int64)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options = session_options(threads)
         try:
-            # From the verified bytes, not the path: what was hashed is what runs, and external-data
-            # references cannot be resolved (so cannot escape the bundle).
+            # From the verified bytes, not the path: what was hashed is what runs. Loaded from bytes,
+            # onnxruntime would still resolve external data against the working directory, so
+            # load_bundle refuses any external-data reference first (lsp_server.onnx_refs).
             self.session = ort.InferenceSession(bundle.onnx_bytes, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidProtobuf errors
             raise BundleCorrupt(f"{bundle.path}/model.onnx cannot be loaded by onnxruntime: {exc}") from None
@@ -188,12 +231,22 @@ class Engine:
         prompt_ids = prompt_ids[-(self.max_seq_len - max(budget, 1)):]
         return prompt_ids, min(max_new_tokens, self.max_seq_len - len(prompt_ids))
 
-    def prefill(self, prompt_ids: list[int], cancel: CancelToken | None = None, reserve: int = 1) -> Prefill:
-        """Run the prompt once (keeping room for `reserve` more tokens); raises Cancelled."""
+    def prefill(self, prompt_ids: list[int], cancel: CancelToken | None = None, reserve: int = 1,
+                reuse: Prefill | None = None) -> Prefill:
+        """Run the prompt once (keeping room for `reserve` more tokens); raises Cancelled.
+
+        With `reuse` (an earlier pass of this engine), only the tokens after the common prefix run.
+        """
         ids, _ = self._clip(prompt_ids, reserve)
         t0 = time.perf_counter()
-        logprobs, past = self.extend(np.array([ids], dtype=np.int64), self.empty_past(), cancel or CancelToken())
-        return Prefill(logprobs[0], past, len(ids), (time.perf_counter() - t0) * 1000)
+        keep = shared_prefix(reuse.ids, ids) if reuse is not None and reuse.owner is self else 0
+        if keep == len(ids) == len(reuse.ids if reuse is not None else ()):
+            return reuse  # the very same prompt (a second call of one request): nothing to run
+        keep = min(keep, len(ids) - 1)  # at least one token must run: its logits predict the next one
+        # A view of the first `keep` positions: onnxruntime copies it into the concatenated present.
+        past = [np.ascontiguousarray(p[:, :, :keep]) for p in reuse.past] if keep else self.empty_past()
+        logprobs, past = self.extend(np.array([ids[keep:]], dtype=np.int64), past, cancel or CancelToken())
+        return Prefill(logprobs[0], past, len(ids), (time.perf_counter() - t0) * 1000, tuple(ids), keep, self)
 
     def generate(self, prompt_ids: list[int], max_new_tokens: int = 24, stop: StopFn | None = None,
                  deadline: float | None = None, cancel: CancelToken | None = None) -> Generation:
@@ -202,10 +255,13 @@ class Engine:
 
     def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
                               stop: StopFn | None = None, deadline: float | None = None,
-                              cancel: CancelToken | None = None) -> list[Generation]:
+                              cancel: CancelToken | None = None,
+                              cache: PromptCache | None = None, skip: int = 0) -> list[Generation]:
         """Greedy continuations of the n most likely first tokens, sharing one prompt pass.
 
-        The first is plain greedy decoding; all n branches decode together as one batch.
+        The first is plain greedy decoding; all n branches decode together as one batch. With a
+        `cache`, the prompt pass reuses the previous one's common prefix and replaces it. `skip`
+        leaves out the `skip` most likely first tokens (branches a previous call already decoded).
         """
         prompt_ids, budget = self._clip(prompt_ids, max_new_tokens)
         cancel = cancel or CancelToken()
@@ -219,8 +275,10 @@ class Engine:
                 for gen in gens:
                     gen.stop_reason = "deadline"
                 return gens
-            pre = self.prefill(prompt_ids, cancel, budget)
-            self._branch_loop(gens, pre, budget, stop, deadline, cancel)
+            pre = self.prefill(prompt_ids, cancel, budget, cache.last if cache is not None else None)
+            if cache is not None:
+                cache.last = pre
+            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip)
         except Cancelled:
             for gen in gens:
                 gen.stop_reason = "cancelled"
@@ -240,13 +298,15 @@ class Engine:
             return False
         return True
 
-    def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel) -> None:
+    def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel,
+                     skip: int = 0) -> None:
         """Decode every branch greedily from its own first token; finished rows leave the batch."""
         t0 = time.perf_counter()
-        first = np.argsort(-pre.logprobs, kind="stable")[:len(gens)]
+        first = np.argsort(-pre.logprobs, kind="stable")[skip:skip + len(gens)]
         rows, next_ids = [], []  # rows: index into gens of each live batch row
         for i, (gen, token) in enumerate(zip(gens, first)):
             gen.prompt_ms = pre.ms
+            gen.timings["reused_tokens"] = pre.reused
             if self._accept(gen, int(token), float(pre.logprobs[token]), stop):
                 rows.append(i)
                 next_ids.append(int(token))

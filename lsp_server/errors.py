@@ -19,3 +19,7 @@ class BundleCorrupt(QuillError):
 
 class DocumentNotOpen(QuillError):
     """A request named a document URI that the client has not opened."""
+
+
+class InputTooComplex(QuillError):
+    """A document too large, deep or broken at a position for a feature to answer within its bounds."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .bounds import HEADER_BYTES, MAX_WORD_CHARS, around, check_position
 from .cursor import string_or_comment_at
 from .documents import Document
 from .ts_queries import captures
@@ -46,14 +47,20 @@ def _is_word_char(c: str) -> bool:
 
 
 def word_at(doc: Document, offset: int) -> WordAt | None:
-    """The identifier or attribute position at offset; None elsewhere (strings, comments, numbers, new names)."""
+    """The identifier or attribute position at offset; None elsewhere (strings, comments, numbers, new names).
+
+    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    """
+    check_position(doc, offset)
     text = doc.text
     line_start = text.rfind("\n", 0, offset) + 1
     start, end = offset, offset
-    while start > line_start and _is_word_char(text[start - 1]):
+    while start > line_start and _is_word_char(text[start - 1]) and offset - start <= MAX_WORD_CHARS:
         start -= 1
-    while end < len(text) and _is_word_char(text[end]):
+    while end < len(text) and _is_word_char(text[end]) and end - offset <= MAX_WORD_CHARS:
         end += 1
+    if end - start > MAX_WORD_CHARS:
+        return None
     typed, before = text[start:offset], text[line_start:start]
     if (typed and typed[0].isdigit()) or string_or_comment_at(doc, offset) is not None:
         return None
@@ -166,11 +173,21 @@ def _attribute_names(doc: Document, word: WordAt, nodes: list, byte: int) -> lis
     return names
 
 
+def _window_captures(doc: Document, offset: int) -> dict[str, list]:
+    """names.scm captures at the top of the file (imports) and around offset (lsp_server.bounds windows)."""
+    lo, hi = around(doc, offset)
+    found = captures("names", doc.tree.root_node, (lo, hi))
+    if lo > 0:
+        for name, nodes in captures("names", doc.tree.root_node, (0, min(HEADER_BYTES, lo))).items():
+            found[name] = nodes + found.get(name, [])
+    return found
+
+
 def collect_names(doc: Document, word: WordAt) -> list[Name]:
     """Candidates for word from the buffer, matching what was typed, best prior first, one per name."""
     if doc.tree is None:
         return []
-    found = captures("names", doc.tree.root_node)
+    found = _window_captures(doc, word.start)
     byte = doc.byte_at(word.start)
     if word.attribute:
         names = _attribute_names(doc, word, found.get("attribute", []), byte)

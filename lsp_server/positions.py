@@ -124,15 +124,18 @@ def _index_of_byte(data: bytes, byte: int) -> int:
 class LineIndex:
     """Line starts of one text, in code points and in UTF-8 bytes, for O(log n) conversions."""
 
-    __slots__ = ("_text", "_data", "_starts", "_byte_starts", "_rows_are_lines")
+    # _data is encoded on first use when an edit keeps the text ASCII: didChange then copies the text once.
+    __slots__ = ("_text", "_data", "_ascii", "_newlines", "_starts", "_byte_starts", "_rows_are_lines")
 
     def __init__(self, text: str, data: bytes | None = None) -> None:
         """Index ``text``; ``data`` must be its UTF-8 encoding when given (saves encoding twice)."""
         self._text = text
-        self._data = text.encode("utf-8", "surrogatepass") if data is None else data
+        self._data: bytes | None = text.encode("utf-8", "surrogatepass") if data is None else data
+        self._ascii = len(self._data) == len(text)
         self._starts = _line_starts(text, _TERMINATOR)
-        self._byte_starts = self._starts if self.is_ascii else _line_starts(self._data, _TERMINATOR_BYTES)
-        self._rows_are_lines = len(self._starts) - 1 == self._data.count(b"\n")
+        self._byte_starts = self._starts if self._ascii else _line_starts(self._data, _TERMINATOR_BYTES)
+        self._newlines = text.count("\n")
+        self._rows_are_lines = len(self._starts) - 1 == self._newlines
 
     @property
     def text(self) -> str:
@@ -142,12 +145,14 @@ class LineIndex:
     @property
     def data(self) -> bytes:
         """The UTF-8 encoding of the indexed text."""
+        if self._data is None:
+            self._data = self._text.encode("utf-8", "surrogatepass")  # a benign race: same bytes
         return self._data
 
     @property
     def is_ascii(self) -> bool:
         """True when every code point is one byte, so offsets and bytes coincide."""
-        return len(self._data) == len(self._text)
+        return self._ascii
 
     @property
     def line_count(self) -> int:
@@ -199,21 +204,22 @@ class LineIndex:
 
     def byte_to_offset(self, byte: int) -> int:
         """Code-point offset of UTF-8 ``byte``, rounded down to the start of its character."""
-        byte = min(self._check_byte(byte), len(self._data))
+        byte = min(self._check_byte(byte), self._byte_len())
         if self.is_ascii:
             return byte
         line = bisect_right(self._byte_starts, byte) - 1
-        line_bytes = self._data[self._byte_starts[line] : byte + 4]
+        line_bytes = self.data[self._byte_starts[line] : byte + 4]
         return self._starts[line] + _index_of_byte(line_bytes, byte - self._byte_starts[line])
 
     def byte_to_point(self, byte: int) -> tuple[int, int]:
         """Tree-sitter point (row, UTF-8 byte column) of ``byte``; rows count ``\\n`` only."""
-        byte = min(self._check_byte(byte), len(self._data))
+        byte = min(self._check_byte(byte), self._byte_len())
         if self._rows_are_lines:
             row = bisect_right(self._byte_starts, byte) - 1
             return row, byte - self._byte_starts[row]
         # Lone "\r" ends an LSP line but not a tree-sitter row; such files are rare, so scan.
-        return self._data.count(b"\n", 0, byte), byte - (self._data.rfind(b"\n", 0, byte) + 1)
+        data = self.data
+        return data.count(b"\n", 0, byte), byte - (data.rfind(b"\n", 0, byte) + 1)
 
     def offset_to_point(self, offset: int) -> tuple[int, int]:
         """Tree-sitter point of code-point ``offset``."""
@@ -229,18 +235,24 @@ class LineIndex:
         start_byte, old_end_byte = self.offset_to_byte(start), self.offset_to_byte(old_end)
         index = LineIndex.__new__(LineIndex)
         index._text = self._text[:start] + new_text + self._text[old_end:]
-        index._data = self._data[:start_byte] + new_data + self._data[old_end_byte:]
         new_end = start + len(new_text)
         index._starts = _splice_starts(self._starts, index._text, start, old_end, new_end, _TERMINATOR)
-        if index.is_ascii:
-            index._byte_starts = index._starts
+        index._newlines = self._newlines - self._text.count("\n", start, old_end) + new_text.count("\n")
+        if self._ascii and len(new_data) == len(new_text):
+            index._data, index._ascii, index._byte_starts = None, True, index._starts
         else:
+            data = self.data
+            index._data = data[:start_byte] + new_data + data[old_end_byte:]
+            index._ascii = len(index._data) == len(index._text)
             new_end_byte = start_byte + len(new_data)
-            index._byte_starts = _splice_starts(
+            index._byte_starts = index._starts if index._ascii else _splice_starts(
                 self._byte_starts, index._data, start_byte, old_end_byte, new_end_byte, _TERMINATOR_BYTES
             )
-        index._rows_are_lines = len(index._starts) - 1 == index._data.count(b"\n")
+        index._rows_are_lines = len(index._starts) - 1 == index._newlines
         return index
+
+    def _byte_len(self) -> int:
+        return len(self._text) if self._ascii else len(self.data)
 
     def _check_offset(self, offset: int) -> int:
         if offset < 0:

@@ -11,6 +11,11 @@ CHARS_PER_TOKEN_BOUND = 8
 # matters more than any other file.
 CONTEXT_SHARE = 4
 CONTEXT_HEADER = "# path: "  # starts each file's part of the cross-file context
+# While the user types, the prefix window keeps its first line (so the prompt keeps a shared token
+# prefix with the previous one) until it outgrows the budget; it is then refitted to this share less,
+# leaving room for the next few lines of typing.
+STICKY_SLACK = 8
+PSM, SPM = "psm", "spm"  # FIM layouts the model was trained on: prefix-suffix-middle, suffix-prefix-middle
 
 
 @dataclass(frozen=True)
@@ -27,12 +32,33 @@ class Prompt:
     suffix_tokens: int
     prefix_text: str  # the part of the prefix that made it into the prompt
     context_tokens: int = 0  # tokens of cross-file context placed before the prefix
+    prefix_start: int = 0  # offset in the prefix where prefix_text starts (pass back as prefix_start)
 
 
-def _fit_prefix(prefix: str, encode: Encode, budget: int) -> tuple[list[int], str]:
-    """Encode the end of prefix in <= budget tokens, starting at a line boundary where possible."""
+def _sticky_prefix(prefix: str, encode: Encode, budget: int, start: int | None) -> tuple[list[int], str] | None:
+    """prefix[start:] encoded when start begins a line and it still fits in budget; else None."""
+    if start is None or not 0 <= start <= len(prefix) or (start and prefix[start - 1] != "\n"):
+        return None
+    window = prefix[start:]
+    if len(window) > budget * CHARS_PER_TOKEN_BOUND:
+        return None
+    ids = encode(window)
+    return (ids, window) if len(ids) <= budget else None
+
+
+def _fit_prefix(prefix: str, encode: Encode, budget: int, start: int | None = None) -> tuple[list[int], str]:
+    """Encode the end of prefix in <= budget tokens, starting at a line boundary where possible.
+
+    With `start` (where the previous request's window began), that window is kept while it fits; once
+    it does not, the new window leaves 1/STICKY_SLACK of the budget free for the typing that follows.
+    """
     if budget <= 0:
         return [], ""
+    if start is not None:
+        sticky = _sticky_prefix(prefix, encode, budget, start)
+        if sticky is not None:
+            return sticky
+        budget -= budget // STICKY_SLACK
     window = prefix[-budget * CHARS_PER_TOKEN_BOUND:]
     if len(window) < len(prefix) and "\n" in window:
         window = window[window.index("\n") + 1:]
@@ -93,32 +119,45 @@ def fit_context(context: str, encode: Encode, budget: int) -> list[int]:
 
 
 def build_fim_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, int],
-                     budget: PromptBudget = PromptBudget(), context: str = "") -> Prompt:
-    """PSM prompt: <fim_prefix> context prefix <fim_suffix> suffix <fim_middle>; the model writes the middle."""
+                     budget: PromptBudget = PromptBudget(), context: str = "", *, order: str = PSM,
+                     prefix_start: int | None = None) -> Prompt:
+    """FIM prompt; the model writes the middle after <fim_middle>.
+
+    PSM: <fim_prefix> context prefix <fim_suffix> suffix <fim_middle>. SPM: <fim_suffix> suffix
+    <fim_prefix> context prefix <fim_middle>, where typing at the cursor only changes the end.
+    """
     suffix_ids = _fit_suffix(suffix, encode, budget.suffix_tokens)
     # Unused suffix budget goes to the prefix, which matters more for left-to-right code.
     total = budget.prefix_tokens + budget.suffix_tokens - len(suffix_ids)
     context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
-    prefix_ids, prefix_text = _fit_prefix(prefix, encode, total - len(context_ids))
-    ids = [special["<fim_prefix>"], *context_ids, *prefix_ids, special["<fim_suffix>"], *suffix_ids,
-           special["<fim_middle>"]]
-    return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text, len(context_ids))
+    prefix_ids, prefix_text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
+    pre, suf, mid = special["<fim_prefix>"], special["<fim_suffix>"], special["<fim_middle>"]
+    if order == SPM:
+        ids = [suf, *suffix_ids, pre, *context_ids, *prefix_ids, mid]
+    else:
+        ids = [pre, *context_ids, *prefix_ids, suf, *suffix_ids, mid]
+    return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text, len(context_ids),
+                  len(prefix) - len(prefix_text))
 
 
 def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, int],
-                 budget: PromptBudget = PromptBudget(), context: str = "") -> Prompt:
-    """FIM when there is code after the cursor; plain left-to-right text when there is none.
+                 budget: PromptBudget = PromptBudget(), context: str = "", *, order: str = PSM,
+                 prefix_start: int | None = None) -> Prompt:
+    """FIM (in `order`) when there is code after the cursor; plain left-to-right text when there is none.
 
     Half of training is plain text, and a FIM sample with an empty suffix is rare in training, so at
     the end of a file the left-to-right prompt is the one the model knows best. Cross-file `context`
     (see lsp_server.context) goes before the prefix, within 1/CONTEXT_SHARE of the prefix budget.
+    `prefix_start` (the previous prompt's Prompt.prefix_start) keeps the prefix window's first line
+    while it fits, so that consecutive prompts share a token prefix (see engine.PromptCache).
     """
     if suffix.strip():
-        return build_fim_prompt(prefix, suffix, encode, special, budget, context)
+        return build_fim_prompt(prefix, suffix, encode, special, budget, context, order=order,
+                                prefix_start=prefix_start)
     total = budget.prefix_tokens + budget.suffix_tokens
     context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
-    ids, text = _fit_prefix(prefix, encode, total - len(context_ids))
+    ids, text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
     ids = context_ids + ids
     if not ids:
         ids = [special["<eos>"]]  # an empty document: start as after a file boundary
-    return Prompt(ids, len(ids) - len(context_ids), 0, text, len(context_ids))
+    return Prompt(ids, len(ids) - len(context_ids), 0, text, len(context_ids), len(prefix) - len(text))

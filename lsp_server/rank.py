@@ -19,6 +19,7 @@ from .prompt import PromptBudget, build_prompt
 
 MAX_NAME_TOKENS = 6  # a proposal that has not ended after this many tokens is dropped
 _SCAN = 256          # most likely tokens examined per step when looking for one that fits
+TAIL_CHARS = 200     # of the prompt's last line: enough to see how a name merges with the text before it
 _masks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -131,7 +132,7 @@ def model_scores(doc: Document, word: WordAt, names: list[Name], engine: Engine,
     pre = engine.prefill(prompt.ids, cancel, reserve=MAX_NAME_TOKENS + 2)
     scores: dict[str, float] = {}
     if names:
-        tail = before[before.rfind("\n") + 1:]
+        tail = before[before.rfind("\n") + 1:][-TAIL_CHARS:]
         seqs = name_token_ids(engine, tail, lead, [n.text for n in names])
         scores = dict(zip((n.text for n in names), engine.score(pre, seqs, identifier_mask(engine), cancel)))
     proposed = propose_names(engine, pre, lead, word.typed, options.proposals, cancel) if options.proposals else {}

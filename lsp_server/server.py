@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
+from pygls.protocol.language_server import lsp_method
 
 from . import __version__
 from .config import QuillConfig, parse_config
@@ -19,13 +19,16 @@ from .context import OutlineCache, uri_label
 from .documents import Document, DocumentStore
 from .engine import CancelToken, Engine
 from .errors import QuillError
+from .guard import Guard, strict_from_env
 from .loading import load_engine
 from .positions import PositionEncoding, as_encoding
+from .reuse import ReuseStore
+from .protocol import ReliableProtocol
 
 log = logging.getLogger("quill")
 
 
-class QuillProtocol(LanguageServerProtocol):
+class QuillProtocol(ReliableProtocol):
     """Our DocumentStore owns document text, so pygls's own copy is not kept.
 
     This skips pygls's O(size) line splitting on every edit (which also breaks lines at \\f, \\x85,
@@ -68,7 +71,26 @@ class QuillServer(LanguageServer):
         self._lock = threading.Lock()
         self._edits = itertools.count()
         self._edited: dict[str, int] = {}  # uri -> edit counter value: larger is more recent
-        self.outlines = OutlineCache()
+        self.outlines = OutlineCache(is_open=self.store.__contains__)
+        # Per document: the previous prompt's KV cache, the suggestions shown.
+        self.reuse = ReuseStore(is_open=self.store.__contains__)
+        self.strict = strict_from_env()  # QUILL_STRICT=1 / --strict: internal errors raise instead of degrading
+        self.guard = Guard(self)
+
+    def feature(self, feature_name: str, options: Any | None = None) -> Callable:
+        """pygls's decorator, with the handler run inside lsp_server.guard (failures degrade or, strict, raise)."""
+        register = super().feature(feature_name, options)
+        return lambda handler: register(self.guard.wrap(feature_name, handler))
+
+    def command(self, command_name: str) -> Callable:
+        """pygls's decorator, with the command run inside lsp_server.guard."""
+        register = super().command(command_name)
+        return lambda handler: register(self.guard.wrap(command_name, handler))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """A body that is not JSON gets a Parse error reply instead of pygls's "Error in server" pop-up."""
+        if not self.protocol.reply_parse_error(error):
+            super().report_server_error(error, source)
 
     @property
     def encoding(self) -> PositionEncoding:
@@ -116,6 +138,13 @@ class QuillServer(LanguageServer):
         """A closed document no longer contributes context."""
         self._edited.pop(uri, None)
         self.outlines.forget(uri)
+
+    def per_document_state(self) -> dict[str, int]:
+        """Sizes of the per-document tables (closing every document must empty them all)."""
+        with self._lock:
+            inflight, latest = len(self._inflight), len(self._latest)
+        return {"documents": len(self.store), "inflight": inflight, "latest": latest,
+                "edited": len(self._edited), "outlines": len(self.outlines), "reuse": len(self.reuse)}
 
     def context_documents(self, uri: str) -> list[tuple[str, Document]]:
         """(label, snapshot) of the other open Python documents, most recently edited first."""

@@ -4,14 +4,19 @@ Each stage is a function with its own tests; `suggest_all` chains them for the L
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 
+from .bounds import error_count, statement_window
 from .cursor import BLOCK, LINE, CursorContext, cursor_context, indent_width, scan_brackets, unclosed_strings
 from .documents import Document, parse
-from .engine import CancelToken, Engine, Generation, StopFn
-from .prompt import PromptBudget, build_prompt
+from .engine import CancelToken, Engine, Generation, PromptCache, StopFn
+from .prompt import SPM, PromptBudget, build_prompt
+from .reuse import DocumentReuse
 
 __all__ = ["BLOCK", "LINE", "CursorContext", "SuggestOptions", "Suggestion", "cursor_context", "make_stop",
            "postprocess", "suggest", "suggest_all", "syntax_cut", "trim_repeated_suffix", "trim_suffix_overlap"]
@@ -32,6 +37,9 @@ class SuggestOptions:
     multiline: bool = True
     alternatives: int = 1
     confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD
+    # SPM keeps the suffix first, so the prompts of consecutive keystrokes share all but their last tokens
+    # (benchmarks/fim_order.py measures that it costs no quality).
+    fim_order: str = SPM
 
 
 @dataclass
@@ -182,14 +190,24 @@ def trim_suffix_overlap(completion: str, line_after: str, line_before: str = "")
 
 def trim_repeated_suffix(completion: str, suffix: str) -> str:
     """Cut a multi-line completion where it starts repeating the next non-blank line after the cursor."""
-    following = [line.strip() for line in suffix.split("\n")[1:] if line.strip()]
-    if not following:
+    # Only the next non-blank line matters: never split the whole rest of a large file.
+    following = next((line.strip() for line in itertools.islice(_lines(suffix), 1, None) if line.strip()), None)
+    if following is None:
         return completion
     lines = completion.split("\n")
     for i, line in enumerate(lines):
-        if line.strip() == following[0]:
+        if line.strip() == following:
             return "\n".join(lines[:i]).rstrip()
     return completion
+
+
+def _lines(text: str):
+    """The lines of text, lazily."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def cut_special_text(text: str, special_names) -> str:
@@ -220,30 +238,12 @@ def postprocess(text: str, ctx: CursorContext, special_names=()) -> str:
     return text
 
 
-def _error_count(node) -> int:
-    if not node.has_error:
-        return 0
-    if node.type == "ERROR" or node.is_missing:
-        return 1
-    return sum(_error_count(child) for child in node.children)
-
-
 def _window(doc: Document, offset: int) -> tuple[int, int]:
-    """Code-point range of the top-level statement around offset (the region a completion can break)."""
-    text = doc.text
-    if doc.tree is None:
-        return 0, len(text)
-    byte = doc.byte_at(offset)
-    start, end = 0, len(doc.source_bytes)
-    for child in doc.tree.root_node.children:
-        if child.end_byte < byte:
-            start = child.end_byte
-        elif child.start_byte > byte:
-            end = child.start_byte
-            break
-    return doc.offset_of_byte(start), doc.offset_of_byte(end)
+    """Code-point range of the statements around offset (the region a completion can break), bounded."""
+    return statement_window(doc, offset)
 
 
+@functools.lru_cache(maxsize=16)  # every alternative of one request compares against the same baseline
 def _damage(code: str) -> tuple[int, int, int]:
     """(tree-sitter errors, unclosed strings, unclosed brackets) of a piece of code."""
     return _count(code), unclosed_strings(code), len(scan_brackets(code)[0])
@@ -267,20 +267,20 @@ def syntax_cut(doc: Document, offset: int, completion: str) -> str:
 
 
 def _count(text: str) -> int:
-    tree = parse(text.encode("utf-8"), None, 0.2)
-    return 10**6 if tree is None else _error_count(tree.root_node)
+    tree = parse(text.encode("utf-8", "surrogatepass"), None, 0.2)
+    return 10**6 if tree is None else error_count(tree.root_node)
 
 
-def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: StopFn,
-              cancel: CancelToken | None) -> list[Generation]:
+def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: StopFn, cancel: CancelToken | None,
+              cache: PromptCache, deadline: float, branches: int, skip: int = 0) -> list[Generation]:
     """Stage 3: greedy continuations of the most likely first tokens, decoded together as one batch.
 
-    Spare branches beyond the n wanted cost little in a batch, and stand in for branches that
-    post-processing empties or that duplicate another.
+    Spare branches beyond the n wanted stand in for branches that post-processing empties or that
+    duplicate another. A batch row costs about as much as a whole decode (each step copies every row's
+    KV cache), so with one suggestion wanted the spares run only when the greedy one shows nothing.
     """
-    deadline = time.monotonic() + options.timeout_ms / 1000
-    branches = max(options.alternatives, 1) + SPARE_BRANCHES
-    return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel)
+    return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel,
+                                        cache=cache, skip=skip)
 
 
 def finish(doc: Document, ctx: CursorContext, gen: Generation, stop: StopFn, special_names=()) -> str:
@@ -303,24 +303,59 @@ def rank(suggestions: list[Suggestion], n: int, threshold: float) -> list[Sugges
     return sorted(best.values(), key=lambda s: s.mean_logprob, reverse=True)[:max(n, 1)]
 
 
+def finish_best(doc: Document, ctx: CursorContext, gens: list[Generation], stop: StopFn, n: int,
+                threshold: float, special_names=()) -> list[Suggestion]:
+    """Stages 4 and 5 together: finish generations best first until n distinct suggestions are found.
+
+    The ranking key (mean log-probability) is known before post-processing, so the syntax cut, the
+    costly part, runs only for generations that can still make the list: rank() of all, for less.
+    """
+    ordered = sorted((g for g in gens if g.mean_logprob >= threshold), key=lambda g: g.mean_logprob, reverse=True)
+    found: list[Suggestion] = []
+    for gen in ordered:
+        text = finish(doc, ctx, gen, stop, special_names)
+        if text.strip() and all(text != f.text for f in found):
+            found.append(Suggestion(text, ctx.offset, gen, ctx.mode))
+            if len(found) >= max(n, 1):
+                break
+    return found
+
+
 def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOptions = SuggestOptions(),
-                cancel: CancelToken | None = None, context: str = "") -> list[Suggestion]:
-    """Run the whole pipeline for one cursor position of a document snapshot: up to n ranked suggestions."""
+                cancel: CancelToken | None = None, context: str = "",
+                reuse: DocumentReuse | None = None) -> list[Suggestion]:
+    """Run the whole pipeline for one cursor position of a document snapshot: up to n ranked suggestions.
+
+    With `reuse` (the document's state from its previous request), the prompt keeps the previous
+    prefix window while it fits and the prompt pass runs only the tokens that changed.
+    """
     ctx = cursor_context(doc, offset)
     if ctx is None:
         return []
-    prompt = build_prompt(ctx.prefix + ctx.lead, ctx.suffix, engine.encode, engine.special, options.budget, context)
+    prompt = build_prompt(ctx.prefix + ctx.lead, ctx.suffix, engine.encode, engine.special, options.budget, context,
+                          order=options.fim_order, prefix_start=reuse.prefix_start if reuse is not None else None)
+    if reuse is not None:
+        reuse.prefix_start = prompt.prefix_start
     stop = make_stop(ctx, options.max_lines if options.multiline else 1)
-    gens = _generate(engine, prompt.ids, options, engine_stop(ctx, stop), cancel)
+    n, special = max(options.alternatives, 1), tuple(engine.special)
+    # The spares' call finds the prompt pass in the cache: it runs no prompt tokens again.
+    run = partial(_generate, engine, prompt.ids, options, engine_stop(ctx, stop), cancel,
+                  reuse.prompt if reuse is not None else PromptCache(), time.monotonic() + options.timeout_ms / 1000)
+    lazy = n == 1
+    gens = run(n if lazy else n + SPARE_BRANCHES)
     if any(gen.stop_reason == "cancelled" for gen in gens):
         return []
-    special = tuple(engine.special)
-    found = [Suggestion(finish(doc, ctx, gen, stop, special), offset, gen, ctx.mode) for gen in gens]
-    return rank(found, options.alternatives, options.confidence_threshold)
+    found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
+    if lazy and not found:
+        gens = run(SPARE_BRANCHES, skip=n)
+        if any(gen.stop_reason == "cancelled" for gen in gens):
+            return []
+        found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
+    return found
 
 
 def suggest(doc: Document, offset: int, engine: Engine, options: SuggestOptions = SuggestOptions(),
-            cancel: CancelToken | None = None, context: str = "") -> Suggestion | None:
+            cancel: CancelToken | None = None, context: str = "", reuse: DocumentReuse | None = None) -> Suggestion | None:
     """The best suggestion at one cursor position, or None."""
-    found = suggest_all(doc, offset, engine, options, cancel, context)
+    found = suggest_all(doc, offset, engine, options, cancel, context, reuse)
     return found[0] if found else None

@@ -6,6 +6,7 @@ from importlib import resources
 
 import tree_sitter
 
+from .bounds import MAX_QUERY_DEPTH, QUERY_BYTES
 from .documents import python_language
 
 _compiled: dict[str, tree_sitter.Query] = {}
@@ -24,6 +25,16 @@ def load_query(name: str) -> tree_sitter.Query:
     return query
 
 
-def captures(name: str, node: tree_sitter.Node) -> dict[str, list[tree_sitter.Node]]:
-    """Captures of query `name` under node, by capture name ({} when nothing matched)."""
-    return tree_sitter.QueryCursor(load_query(name)).captures(node)
+def captures(name: str, node: tree_sitter.Node,
+             byte_range: tuple[int, int] | None = None) -> dict[str, list[tree_sitter.Node]]:
+    """Captures of query `name` under node, by capture name ({} when nothing matched).
+
+    Bounded (lsp_server.bounds): patterns start at most MAX_QUERY_DEPTH below node and only byte_range
+    is searched (by default the first QUERY_BYTES of node). Queries are quadratic in the children of an
+    ERROR node, so callers check the tree first (bounds.check_position or bounds.check_errors).
+    """
+    start, end = byte_range or (node.start_byte, min(node.end_byte, node.start_byte + QUERY_BYTES))
+    cursor = tree_sitter.QueryCursor(load_query(name))
+    cursor.set_max_start_depth(MAX_QUERY_DEPTH)
+    cursor.set_byte_range(start, end)
+    return cursor.captures(node)

@@ -236,11 +236,12 @@ class FakeEngine:
         self.alternatives = list(alternatives)  # (text, logprob) of branches after the first
         self.calls = []
 
-    def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None):
+    def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
+                              cache=None, skip=0):
         first = self.generate(prompt_ids, max_new_tokens, stop, deadline, cancel)
-        self.calls[-1]["n"] = n
+        self.calls[-1].update(n=n, skip=skip)
         more = [FakeEngine(text, self.stop_reason, self.apply_stop, logprob) for text, logprob in self.alternatives]
-        return [first] + [alt.generate(prompt_ids, max_new_tokens, stop, deadline, cancel) for alt in more][:n - 1]
+        return ([first] + [alt.generate(prompt_ids, max_new_tokens, stop, deadline, cancel) for alt in more])[skip:skip + n]
 
     def encode(self, text):
         return [ord(c) + 10 for c in text]
@@ -261,7 +262,7 @@ class FakeEngine:
 def test_suggest_wires_prompt_generation_and_postprocessing():
     doc, offset = at("s = 'é😀'\nvalue = max(‸)\n")
     engine = FakeEngine("a, b)  \nprint(1)\n", apply_stop=True)
-    options = SuggestOptions(max_new_tokens=7, budget=PromptBudget(64, 16))
+    options = SuggestOptions(max_new_tokens=7, budget=PromptBudget(64, 16), fim_order="psm")
     result = suggest(doc, offset, engine, options)
     call = engine.calls[0]
     ids = call["prompt_ids"]
@@ -476,7 +477,9 @@ def test_suggest_after_a_block_header_prompts_with_the_newline_and_returns_it():
     result = suggest(doc, offset, engine)
     assert result.text == "\n    return x"
     prompt = engine.calls[0]["prompt_ids"]
-    assert prompt[1:prompt.index(SPECIAL["<fim_suffix>"])] == engine.encode("def f(x):\n")
+    # SPM (the default): <fim_suffix> suffix <fim_prefix> prefix <fim_middle>
+    prefix = prompt[prompt.index(SPECIAL["<fim_prefix>"]) + 1:prompt.index(SPECIAL["<fim_middle>"])]
+    assert prefix == engine.encode("def f(x):\n")
 
 
 def test_suggest_with_multiline_off_completes_one_line_of_a_block():

@@ -15,6 +15,7 @@ from ..assist import body_for, body_title, docstring_for, docstring_title, works
 from ..server import QuillServer
 
 GENERATE_DOCSTRING, GENERATE_BODY = "quill.generateDocstring", "quill.generateBody"
+UINTEGER_MAX = 2**31 - 1  # LSP's uinteger: lsprotocol's Position rejects more
 USAGE = "expected arguments [uri, {line, character}] or [{uri, position: {line, character}}]"
 
 
@@ -39,8 +40,8 @@ def parse_arguments(args: tuple[Any, ...]) -> tuple[str, types.Position]:
         raise _invalid(f"the position must be an object, got {position!r}")
     line, character = position.get("line"), position.get("character")
     for name, value in (("line", line), ("character", character)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise _invalid(f"position.{name} must be a non-negative integer, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= UINTEGER_MAX:
+            raise _invalid(f"position.{name} must be a non-negative integer (at most {UINTEGER_MAX}), got {value!r}")
     return uri, types.Position(line, character)
 
 

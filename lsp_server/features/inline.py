@@ -1,4 +1,9 @@
-"""textDocument/inlineCompletion: ghost text from the completion pipeline (lsp_server.suggest)."""
+"""textDocument/inlineCompletion: ghost text from the completion pipeline (lsp_server.suggest).
+
+Typing through a shown suggestion is answered from it on the event loop, without the model
+(lsp_server.reuse); otherwise the pipeline runs in the inference thread, reusing the document's
+previous prompt pass. The hidden `quill/stats` request reports where answers came from.
+"""
 from __future__ import annotations
 
 from lsprotocol import types
@@ -6,15 +11,19 @@ from lsprotocol import types
 from ..context import OutlineCache, cross_file_context
 from ..documents import Document
 from ..engine import CancelToken, Engine
+from ..reuse import DocumentReuse
 from ..server import QuillServer
 from ..suggest import SuggestOptions, Suggestion, suggest_all
 
+STATS = "quill/stats"
+
 
 def suggest_with_context(outlines: OutlineCache, others: list[tuple[str, Document]], doc: Document, offset: int,
-                         engine: Engine, options: SuggestOptions, cancel: CancelToken) -> list[Suggestion]:
+                         engine: Engine, options: SuggestOptions, reuse: DocumentReuse | None,
+                         cancel: CancelToken) -> list[Suggestion]:
     """Worker side: cross-file context from the other documents' outlines, then the whole pipeline."""
     context = cross_file_context(others, outlines.get)
-    return suggest_all(doc, offset, engine, options, cancel, context)
+    return suggest_all(doc, offset, engine, options, cancel, context, reuse)
 
 
 async def run_suggest_all(ls: QuillServer, uri: str, position: types.Position, kind: str = "inline",
@@ -31,19 +40,57 @@ async def run_suggest_all(ls: QuillServer, uri: str, position: types.Position, k
     offset = snapshot.offset_at(position, ls.encoding)
     others = ls.context_documents(uri) if cfg.cross_file_context else []
     found = await ls.run_inference(snapshot, kind, suggest_with_context, ls.outlines, others, snapshot, offset,
-                                   engine, options or cfg.suggest_options(), debounce_ms=cfg.debounce_ms)
+                                   engine, options or cfg.suggest_options(), ls.reuse.get(uri),
+                                   debounce_ms=cfg.debounce_ms)
     return (found, snapshot) if found else None
+
+
+def _items(texts, snapshot: Document, offset: int, encoding) -> types.InlineCompletionList:
+    pos = snapshot.position_at(offset, encoding)
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=text, range=types.Range(pos, pos)) for text in texts])
+
+
+def _typed_through(ls: QuillServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+    """The rest of the suggestion the user is typing, answered at once; None when the model must run."""
+    doc = ls.store.get(params.text_document.uri)
+    if doc is None or not ls.config.inline.enabled:
+        return None
+    snapshot = doc.snapshot()
+    offset = snapshot.offset_at(params.position, ls.encoding)
+    rest = ls.reuse.advance(snapshot.uri, snapshot.text, offset)
+    if rest is None:
+        return None
+    ls.reuse.record(snapshot.version, "typed")
+    return _items(rest, snapshot, offset, ls.encoding)
+
+
+async def _from_model(ls: QuillServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+    """Run the pipeline; remember what it shows (to type through) and how much of the prompt it reused."""
+    uri = params.text_document.uri
+    cache = ls.reuse.get(uri).prompt
+    before = cache.last
+    found = await run_suggest_all(ls, uri, params.position)
+    ran = cache.last if cache.last is not before else None  # None: the model did not run (or was cancelled)
+    reused, prompt_tokens = (ran.reused, ran.prompt_tokens) if ran is not None else (0, 0)
+    if found is None:
+        doc = ls.store.get(uri)
+        ls.reuse.record(doc.version if doc is not None else -1, "none", reused, prompt_tokens)
+        return types.InlineCompletionList(items=[])
+    suggestions, snapshot = found
+    offset, texts = suggestions[0].offset, [s.text for s in suggestions]  # best first
+    ls.reuse.show(uri, snapshot.text, offset, texts)
+    ls.reuse.record(snapshot.version, "model", reused, prompt_tokens)
+    return _items(texts, snapshot, offset, ls.encoding)
 
 
 def register(server: QuillServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: QuillServer, params: types.InlineCompletionParams):
-        found = await run_suggest_all(ls, params.text_document.uri, params.position)
-        if found is None:
-            return types.InlineCompletionList(items=[])
-        suggestions, snapshot = found
-        items = []
-        for suggestion in suggestions:  # best first
-            pos = snapshot.position_at(suggestion.offset, ls.encoding)
-            items.append(types.InlineCompletionItem(insert_text=suggestion.text, range=types.Range(pos, pos)))
-        return types.InlineCompletionList(items=items)
+        answer = _typed_through(ls, params)
+        return answer if answer is not None else await _from_model(ls, params)
+
+    @server.feature(STATS)
+    def stats(ls: QuillServer, params) -> dict:
+        """Hidden: where inline answers came from (typed through a suggestion or the model), for benchmarks."""
+        return ls.reuse.stats()

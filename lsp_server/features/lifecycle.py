@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from ..parent import exit_now, watch_parent
 from ..server import QuillServer
 
 
@@ -11,6 +12,7 @@ def register(server: QuillServer) -> None:
     def on_initialize(ls: QuillServer, params: types.InitializeParams) -> None:
         # initializationOptions are the user's own settings: the only source that may choose a bundle.
         ls.apply_settings(params.initialization_options, user_level=True)
+        watch_parent(params.process_id, exit_now)  # an editor that dies sends no exit
 
     @server.feature(types.INITIALIZED)
     def on_initialized(ls: QuillServer, params: types.InitializedParams) -> None:

@@ -33,3 +33,4 @@ def register(server: QuillServer) -> None:
         ls.cancel_inflight(params.text_document.uri)
         ls.store.close(params.text_document.uri)
         ls.forget(params.text_document.uri)
+        ls.reuse.forget(params.text_document.uri)
