@@ -46,6 +46,15 @@ async def run_demo(bundle: str | None, file: str | None) -> int:
     text = Path(file).read_text(encoding="utf-8") if file else sample_text()
     cmd = [sys.executable, "-m", "lsp_server.cli", "serve"] + (["--bundle", bundle] if bundle else [])
     client = LanguageClient("quill-demo", "0.1")
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams) -> None:
+        pass  # timings and load details; `quill serve --log-level INFO` shows them on stderr
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def on_show(params: types.ShowMessageParams) -> None:
+        print(f"server says: {params.message}")
+
     started = time.perf_counter()
     await client.start_io(*cmd)
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(), process_id=None))

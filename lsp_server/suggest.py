@@ -8,7 +8,7 @@ import functools
 import itertools
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from .bounds import error_count, statement_window
@@ -153,6 +153,41 @@ def make_stop(ctx: CursorContext, max_lines: int) -> StopFn:
         cut = _line_stop(ctx, text) if ctx.mode == LINE else _block_stop(ctx, text, max_lines)
         return loop if cut is None else cut
     return stop
+
+
+def heal_text(ctx: CursorContext) -> str:
+    """Spaces the user typed after code on this line: left out of the prompt, expected back from the model.
+
+    The tokenizer attaches a space to the word after it (`Ġargs`), so a prompt ending in a lone space
+    token is one the model never saw in training; it then writes nonsense (`for a in ` -> `sel`).
+    Without the spaces the model writes `Ġargs` itself (token healing, for whitespace).
+    """
+    if ctx.lead or not ctx.line_before.strip():
+        return ""
+    return ctx.line_before[len(ctx.line_before.rstrip(" \t")):]
+
+
+def healed_stop(heal: str, stop: StopFn) -> StopFn:
+    """The stop rule on generated text that must begin with `heal`; a branch that does not is cut to ''."""
+    if not heal:
+        return stop
+
+    def healed(text: str) -> int | None:
+        if not (text.startswith(heal) or heal.startswith(text)):
+            return 0
+        if len(text) <= len(heal):
+            return None
+        cut = stop(text[len(heal):])
+        return None if cut is None else cut + len(heal)
+    return healed
+
+
+def unheal(heal: str, gen: Generation) -> Generation:
+    """The generation without the healed spaces (empty when it did not reproduce them)."""
+    if not heal:
+        return gen
+    text = gen.text[len(heal):] if gen.text.startswith(heal) else ""
+    return replace(gen, text=text)
 
 
 def engine_stop(ctx: CursorContext, stop: StopFn) -> StopFn:
@@ -332,22 +367,23 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     ctx = cursor_context(doc, offset)
     if ctx is None:
         return []
-    prompt = build_prompt(ctx.prefix + ctx.lead, ctx.suffix, engine.encode, engine.special, options.budget, context,
+    heal = heal_text(ctx)
+    prompt = build_prompt((ctx.prefix + ctx.lead)[:len(ctx.prefix + ctx.lead) - len(heal)], ctx.suffix, engine.encode, engine.special, options.budget, context,
                           order=options.fim_order, prefix_start=reuse.prefix_start if reuse is not None else None)
     if reuse is not None:
         reuse.prefix_start = prompt.prefix_start
     stop = make_stop(ctx, options.max_lines if options.multiline else 1)
     n, special = max(options.alternatives, 1), tuple(engine.special)
     # The spares' call finds the prompt pass in the cache: it runs no prompt tokens again.
-    run = partial(_generate, engine, prompt.ids, options, engine_stop(ctx, stop), cancel,
+    run = partial(_generate, engine, prompt.ids, options, healed_stop(heal, engine_stop(ctx, stop)), cancel,
                   reuse.prompt if reuse is not None else PromptCache(), time.monotonic() + options.timeout_ms / 1000)
     lazy = n == 1
-    gens = run(n if lazy else n + SPARE_BRANCHES)
+    gens = [unheal(heal, g) for g in run(n if lazy else n + SPARE_BRANCHES)]
     if any(gen.stop_reason == "cancelled" for gen in gens):
         return []
     found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
     if lazy and not found:
-        gens = run(SPARE_BRANCHES, skip=n)
+        gens = [unheal(heal, g) for g in run(SPARE_BRANCHES, skip=n)]
         if any(gen.stop_reason == "cancelled" for gen in gens):
             return []
         found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)

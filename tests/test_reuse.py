@@ -215,7 +215,7 @@ class BranchEngine:
 def test_one_suggestion_wanted_decodes_the_greedy_branch_alone():
     from lsp_server.documents import Document
     from lsp_server.suggest import suggest_all
-    engine = BranchEngine(["compute(1)", "42", "x"])
+    engine = BranchEngine([" compute(1)", " 42", " x"])  # the model writes the space the prompt left out
     found = suggest_all(Document("file:///a.py", "value = \n"), len("value = "), engine)
     assert [s.text for s in found] == ["compute(1)"] and engine.calls == [(1, 0)]
 
@@ -223,6 +223,6 @@ def test_one_suggestion_wanted_decodes_the_greedy_branch_alone():
 def test_the_spares_stand_in_when_the_greedy_branch_shows_nothing():
     from lsp_server.documents import Document
     from lsp_server.suggest import SPARE_BRANCHES, suggest_all
-    engine = BranchEngine(["(((", "42", "x"])  # unclosed brackets: the syntax cut empties the greedy branch
+    engine = BranchEngine([" (((", " 42", " x"])  # unclosed brackets: the syntax cut empties the greedy branch
     found = suggest_all(Document("file:///a.py", "value = \n"), len("value = "), engine)
     assert [s.text for s in found] == ["42"] and engine.calls == [(1, 0), (SPARE_BRANCHES, 1)]

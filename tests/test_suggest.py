@@ -458,7 +458,8 @@ def test_rank_drops_duplicates_and_low_confidence_and_sorts_by_mean_logprob():
 def test_suggest_all_returns_distinct_alternatives_best_first():
     from lsp_server.suggest import suggest_all
     doc, offset = at("value = ‸\n")
-    engine = FakeEngine("compute(1)", logprob=-1.0, alternatives=[("42", -0.3), ("compute(1)", -0.2), ("x", -5.0)])
+    engine = FakeEngine(" compute(1)", logprob=-1.0,
+                        alternatives=[(" 42", -0.3), (" compute(1)", -0.2), (" x", -5.0)])
     found = suggest_all(doc, offset, engine, SuggestOptions(alternatives=3))
     assert engine.calls[0]["n"] == 3 + 2  # two spare branches
     assert [s.text for s in found] == ["compute(1)", "42"]  # x is below the confidence threshold
@@ -466,8 +467,8 @@ def test_suggest_all_returns_distinct_alternatives_best_first():
 
 def test_suggest_hides_a_suggestion_below_the_confidence_threshold():
     doc, offset = at("value = ‸\n")
-    assert suggest(doc, offset, FakeEngine("compute(1)", logprob=-2.0)) is not None
-    assert suggest(doc, offset, FakeEngine("compute(1)", logprob=-2.0),
+    assert suggest(doc, offset, FakeEngine(" compute(1)", logprob=-2.0)) is not None
+    assert suggest(doc, offset, FakeEngine(" compute(1)", logprob=-2.0),
                    SuggestOptions(confidence_threshold=-1.5)) is None
 
 
@@ -494,8 +495,17 @@ def test_suggest_puts_cross_file_context_before_the_prefix():
     engine = FakeEngine("1")
     suggest(doc, offset, engine, context="# path: other.py\nimport os\n")
     prompt = engine.calls[0]["prompt_ids"]
-    assert prompt[:len(engine.encode("# path: other.py\nimport os\nx = "))] == \
-        engine.encode("# path: other.py\nimport os\nx = ")
+    assert prompt == engine.encode("# path: other.py\nimport os\nx =")  # the typed space is healed
+
+
+def test_a_trailing_space_is_left_out_of_the_prompt_and_expected_back_from_the_model():
+    doc, offset = at("total = price * ‸\n")
+    engine = FakeEngine(" quantity\nprint(total)", apply_stop=True)
+    result = suggest(doc, offset, engine)
+    assert engine.calls[0]["prompt_ids"] == engine.encode("total = price *")
+    assert result is not None and result.text == "quantity"
+    # A continuation that does not start with the typed space would double it or glue words: dropped.
+    assert suggest(doc, offset, FakeEngine("quantity", apply_stop=True)) is None
 
 
 def test_block_stops_at_an_unexpected_indent():
