@@ -49,6 +49,7 @@ class Replay:
     name: str
     method: str
     requests: list[Request] = field(default_factory=list)
+    initialize_s: float | None = None    # process start -> initialize answered
     first_answer_s: float | None = None  # process start -> first answered completion request
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
@@ -165,7 +166,7 @@ async def replay(name: str, cmd: list[str], method: str, path: Path, text: str, 
                  keys: list[Keystroke], cadence_s: float, options=None, stats_method: str | None = None) -> Replay:
     """Start the server, open the file, apply `opening`, then type `keys` at `cadence_s` per keystroke."""
     client, started, incremental = await _start(cmd, path.parent, options)
-    out = Replay(name, method)
+    out = Replay(name, method, initialize_s=time.perf_counter() - started)
     uri, version = path.as_uri(), 1
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
     pending: tuple[Request, asyncio.Future] | None = None

@@ -80,7 +80,7 @@ class Prefill:
     ms: float
     ids: tuple[int, ...] = ()  # the prompt, as run (after clipping)
     reused: int = 0            # leading tokens whose keys/values came from an earlier pass
-    owner: object = None       # the engine (model) that computed it: another one's cache is never reused
+    owner: object = None       # Engine.cache_key of the model that computed it: never reused by another
 
 
 class PromptCache:
@@ -143,6 +143,7 @@ class Engine:
 
     def __init__(self, bundle: Bundle, threads: int = 0):
         self.bundle = bundle
+        self.cache_key = object()  # identifies this model in cached prompt passes, without keeping it alive
         cfg = bundle.model_config
         self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
         self.head_dim = int(cfg["d_model"]) // self.n_heads
@@ -239,14 +240,15 @@ class Engine:
         """
         ids, _ = self._clip(prompt_ids, reserve)
         t0 = time.perf_counter()
-        keep = shared_prefix(reuse.ids, ids) if reuse is not None and reuse.owner is self else 0
+        keep = shared_prefix(reuse.ids, ids) if reuse is not None and reuse.owner is self.cache_key else 0
         if keep == len(ids) == len(reuse.ids if reuse is not None else ()):
             return reuse  # the very same prompt (a second call of one request): nothing to run
         keep = min(keep, len(ids) - 1)  # at least one token must run: its logits predict the next one
         # A view of the first `keep` positions: onnxruntime copies it into the concatenated present.
         past = [np.ascontiguousarray(p[:, :, :keep]) for p in reuse.past] if keep else self.empty_past()
         logprobs, past = self.extend(np.array([ids[keep:]], dtype=np.int64), past, cancel or CancelToken())
-        return Prefill(logprobs[0], past, len(ids), (time.perf_counter() - t0) * 1000, tuple(ids), keep, self)
+        return Prefill(logprobs[0], past, len(ids), (time.perf_counter() - t0) * 1000, tuple(ids), keep,
+                       self.cache_key)
 
     def generate(self, prompt_ids: list[int], max_new_tokens: int = 24, stop: StopFn | None = None,
                  deadline: float | None = None, cancel: CancelToken | None = None) -> Generation:
