@@ -35,7 +35,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
     from model.tokenizer import load_tokenizer, special_ids
     from model.transformer import load_model
 
-    from .onnx_export import export_decoder, io_names, parity, quantize_int8, reference_cases
+    from .onnx_export import export_decoder, io_names, parity, quantize_int8, reference_cases, set_metadata
 
     model = load_model(ckpt_dir)
     cfg = model.cfg
@@ -55,7 +55,6 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         log(f"fp32 ONNX parity vs PyTorch: max abs diff {metrics['parity_fp32_max_abs_diff']:.2e}")
         if int8:
             quantize_int8(fp32, out_dir / "model.onnx")
-            from .onnx_export import set_metadata
             set_metadata(out_dir / "model.onnx", metadata)
             metrics["parity_int8_max_abs_diff"] = parity(out_dir / "model.onnx", cases, cfg.n_layers)
             log(f"int8 ONNX vs PyTorch: max abs diff {metrics['parity_int8_max_abs_diff']:.2e}")

@@ -208,7 +208,7 @@ def train(cfg: TrainConfig, command: str = "", log=print) -> dict:
             stream = build_stream(train_texts, tok, seed=cfg.seed + state.epoch, fim=fim)
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{opt.param_groups[0]['lr']:.2e}",
-                        tok_s=f"{(state.tokens - 0) / max(1e-9, start_elapsed + time.time() - start):.0f}")
+                        tok_s=f"{state.tokens / max(1e-9, start_elapsed + time.time() - start):.0f}")
         state.elapsed_s = start_elapsed + time.time() - start
         if state.step % cfg.eval_interval == 0:
             _eval_and_log(model, val_windows, cfg, state, loss.item(), log)

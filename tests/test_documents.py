@@ -9,6 +9,8 @@ from lsp_server.documents import Document, DocumentStore, get_parser, parse
 from lsp_server.errors import DocumentNotOpen, PositionOutOfRange
 from lsp_server.positions import Position, PositionEncoding, Range
 
+from reliability_support import ref_lines, ref_offset, units
+
 SOURCE = (
     "def grüße(name):\r\n"
     '    """Say 你好 😀."""\n'
@@ -26,40 +28,10 @@ SNIPPETS = [
 ]
 
 
-def units(s, encoding):
-    """Length of ``s`` in ``encoding`` units, counted one character at a time."""
-    if encoding == "utf-8":
-        return len(s.encode("utf-8"))
-    if encoding == "utf-16":
-        return sum(2 if ord(c) > 0xFFFF else 1 for c in s)
-    return len(s)
 
 
-def reference_lines(text):
-    """Each LSP line as (start, content) of the text, split by hand on \\r\\n, \\r and \\n."""
-    lines, start, i = [], 0, 0
-    while i < len(text):
-        if text[i] in "\r\n":
-            lines.append((start, text[start:i]))
-            i += 2 if text.startswith("\r\n", i) else 1
-            start = i
-        else:
-            i += 1
-    return lines + [(start, text[start:])]
 
 
-def reference_offset(text, position, encoding):
-    """Offset of an LSP position with LSP clamping, by walking the line's characters."""
-    lines = reference_lines(text)
-    if position.line >= len(lines):
-        return len(text)
-    start, content = lines[position.line]
-    count = 0
-    for i, ch in enumerate(content):
-        count += units(ch, encoding)
-        if count > position.character:
-            return start + i
-    return start + len(content)
 
 
 def node_spans(node):
@@ -78,7 +50,7 @@ def assert_matches_fresh_parse(doc):
 
 @st.composite
 def positions(draw, text, encoding):
-    lines = reference_lines(text)
+    lines = ref_lines(text)
     line = draw(st.integers(0, len(lines)))
     width = units(lines[line][1], encoding) if line < len(lines) else 0
     return Position(line, draw(st.integers(0, width + 2)))
@@ -91,7 +63,8 @@ def test_incremental_edits_match_reference_text_and_fresh_parse(encoding, data):
     text = SOURCE
     for version in range(1, data.draw(st.integers(1, 6)) + 1):
         a, b = data.draw(positions(text, encoding)), data.draw(positions(text, encoding))
-        start, end = reference_offset(text, a, encoding), reference_offset(text, b, encoding)
+        start = ref_offset(text, a.line, a.character, encoding)
+        end = ref_offset(text, b.line, b.character, encoding)
         if start > end:
             a, b, start, end = b, a, end, start
         new_text = data.draw(st.sampled_from(SNIPPETS))
@@ -110,7 +83,7 @@ def test_batched_changes_equal_full_text_sync(encoding, data):
     text, changes = SOURCE, []
     for _ in range(data.draw(st.integers(1, 5))):
         a = data.draw(positions(text, encoding))
-        start = reference_offset(text, a, encoding)
+        start = ref_offset(text, a.line, a.character, encoding)
         new_text = data.draw(st.sampled_from(SNIPPETS))
         changes.append(lsp.TextDocumentContentChangePartial(range=lsp.Range(a, a), text=new_text))
         text = text[:start] + new_text + text[start:]

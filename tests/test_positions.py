@@ -10,6 +10,8 @@ from lsprotocol import types as lsp
 from lsp_server.errors import PositionOutOfRange, QuillError
 from lsp_server.positions import LineIndex, Position, PositionEncoding
 
+from reliability_support import ref_lines, units
+
 ENCODINGS = list(PositionEncoding)
 NOT_LINE_BREAKS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 # Characters chosen to hit every width: ASCII, 2-byte é, 3-byte CJK, 4-byte/2-unit emoji, terminators.
@@ -17,27 +19,8 @@ ALPHABET = ["a", " ", "é", "中", "😀", "\n", "\r", "\r\n", *NOT_LINE_BREAKS]
 texts = st.lists(st.sampled_from(ALPHABET), max_size=30).map("".join)
 
 
-def units(s, encoding):
-    """Length of ``s`` in the units of ``encoding``, counted one character at a time."""
-    if encoding == "utf-8":
-        return sum(len(c.encode("utf-8")) for c in s)
-    if encoding == "utf-16":
-        return sum(2 if ord(c) > 0xFFFF else 1 for c in s)
-    return len(s)
 
 
-def reference_lines(text):
-    """(start, content_end) of each LSP line, found by walking the characters."""
-    lines, start, i = [], 0, 0
-    while i < len(text):
-        if text[i] in "\r\n":
-            lines.append((start, i))
-            i += 2 if text.startswith("\r\n", i) else 1
-            start = i
-        else:
-            i += 1
-    lines.append((start, len(text)))
-    return lines
 
 
 def test_lines_split_only_on_lsp_terminators():
@@ -133,7 +116,7 @@ def test_tree_sitter_rows_count_only_line_feeds():
 @given(texts)
 def test_line_index_matches_a_character_walk(text):
     index = LineIndex(text)
-    lines = reference_lines(text)
+    lines = [(start, start + len(content)) for start, content in ref_lines(text)]
     assert index.line_count == len(lines)
     assert [(index.line_start(i), index.line_end(i)) for i in range(len(lines))] == lines
 
@@ -142,7 +125,7 @@ def test_line_index_matches_a_character_walk(text):
 @given(texts, st.sampled_from(ENCODINGS))
 def test_offset_position_round_trip_outside_terminators(text, encoding):
     index = LineIndex(text)
-    for line, (start, end) in enumerate(reference_lines(text)):
+    for line, (start, end) in enumerate([(start, start + len(content)) for start, content in ref_lines(text)]):
         for offset in range(start, end + 1):
             position = index.offset_to_position(offset, encoding)
             assert position == Position(line, units(text[start:offset], encoding))

@@ -97,6 +97,8 @@ async def test_a_burst_of_requests_each_cancelled_by_the_next_drains_promptly(cl
     burst = "def run(item):\n" + "".join(f"    value_{i} = compute(item, {i}\n" for i in range(100))
     open_document(client, URI, burst)
     await inline_request(client, URI, 1, 5, msg_id="warm-up")
+    # Slow steps, so that each $/cancelRequest reaches a request still generating on a loaded machine.
+    await slow_model(client, STEP_MS)
     replies = count_replies(client)
     started = time.monotonic()
     futures = []
