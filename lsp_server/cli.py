@@ -17,6 +17,10 @@ def _add_corpus(sub) -> None:
                         "unless --no-stdlib")
     p.add_argument("--no-stdlib", action="store_true", help="do not include the interpreter's standard library")
     p.add_argument("--max-files", type=int, default=None, help="stop after this many kept files")
+    p.add_argument("--holdout", action="append", default=[], metavar="DIR",
+                   help="an evaluation folder (repeatable): its files and near-copies of them are never in the corpus")
+    p.add_argument("--max-package-mb", type=float, default=0.0,
+                   help="cap each top-level package at this many MB so one big library cannot dominate (0 = no cap)")
     p.add_argument("--val-pct", type=int, default=5)
     p.add_argument("--test-pct", type=int, default=5)
     p.set_defaults(func=cmd_corpus)
@@ -27,7 +31,8 @@ def cmd_corpus(args) -> int:
     sources = ([] if args.no_stdlib else default_sources()) + [Path(s) for s in args.source]
     if not sources:
         raise SystemExit("quill corpus: no sources (give --source DIR or drop --no-stdlib)")
-    summary = build_corpus(sources, Path(args.out), args.val_pct, args.test_pct, args.max_files)
+    summary = build_corpus(sources, Path(args.out), args.val_pct, args.test_pct, args.max_files,
+                           holdout=[Path(h) for h in args.holdout], max_package_mb=args.max_package_mb)
     print(format_summary(summary.to_json()))
     print(f"wrote {args.out}/{{train,val,test}}.jsonl and summary.json")
     return 0
@@ -68,6 +73,8 @@ def _add_train(sub) -> None:
     from_fields.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     from_fields.add_argument("--no-bf16", action="store_true", help="train in fp32")
     from_fields.add_argument("--resume", action="store_true", help="continue from <out>/ckpt")
+    from_fields.add_argument("--init", default=None, metavar="CHECKPOINT",
+                             help="start from these weights (a checkpoint folder) with a fresh optimizer")
     from_fields.set_defaults(func=cmd_train)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ class FimSpec:
     rate: float = 0.5       # share of chunks turned into FIM samples
     spm_rate: float = 0.5   # among FIM samples, share in suffix-prefix-middle order
     line_rate: float = 0.5  # among FIM samples, share whose middle is a line's rest or a few lines
+    body_rate: float = 0.25  # among FIM samples, share whose middle is a function body (signature + docstring
+                             # before it): trains the code generation the editor asks for
 
 
 def chunk_text(text: str, rng: random.Random, min_chars: int = 400, max_chars: int = 2400) -> list[str]:
@@ -57,6 +60,42 @@ def fim_split(text: str, rng: random.Random, line_rate: float = 0.5) -> tuple[st
     return text[:start], text[start:end], text[end:]
 
 
+DEF_LINE = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]", re.M)
+DOCSTRING_START = re.compile(r"[ \t]*[rRbBuU]?(\"\"\"|\'\'\')")
+
+
+def body_split(text: str, rng: random.Random) -> tuple[str, str, str] | None:
+    """(prefix, body, suffix) for a random function in text: the middle is the body after the signature
+    and docstring, up to the first line indented no deeper than `def`; None when there is no such body."""
+    defs = list(DEF_LINE.finditer(text))
+    rng.shuffle(defs)
+    for m in defs[:3]:
+        indent = len(m.group(1).expandtabs())
+        lines = text[m.start():].splitlines(keepends=True)
+        i = 0
+        while i < len(lines) and not lines[i].rstrip().endswith(":"):  # multi-line signature
+            i += 1
+        i += 1
+        if i < len(lines) and (q := DOCSTRING_START.match(lines[i])):
+            quote, j = q.group(1), i
+            rest = lines[i][q.end():]
+            if quote not in rest:
+                j += 1
+                while j < len(lines) and quote not in lines[j]:
+                    j += 1
+            i = j + 1
+        j = i
+        while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent):
+            j += 1
+        while j > i and not lines[j - 1].strip():
+            j -= 1  # trailing blank lines belong to the suffix
+        if j > i:
+            start = m.start() + sum(len(x) for x in lines[:i])
+            end = start + sum(len(x) for x in lines[i:j])
+            return text[:start], text[start:end], text[end:]
+    return None
+
+
 def fim_ids(prefix: list[int], middle: list[int], suffix: list[int], special: dict[str, int],
             spm: bool = False) -> list[int]:
     """Token ids of one FIM sample. PSM: <pre>P<suf>S<mid>M<eos>; SPM: <suf>S<pre>P<mid>M<eos>."""
@@ -76,7 +115,8 @@ def build_stream(texts: list[str], tok: Tokenizer, seed: int, fim: FimSpec = Fim
     for doc in order:
         for chunk in chunk_text(texts[doc], rng):
             if rng.random() < fim.rate:
-                p, m, s = fim_split(chunk, rng, fim.line_rate)
+                split = body_split(chunk, rng) if rng.random() < fim.body_rate else None
+                p, m, s = split or fim_split(chunk, rng, fim.line_rate)
                 base = len(pieces)
                 pieces += [p, m, s]
                 layout.append(("fim", base, base + 1, base + 2, rng.random() < fim.spm_rate))

@@ -55,6 +55,7 @@ class TrainConfig:
     bf16: bool = True
     threads: int = 0
     resume: bool = False
+    init: str = ""  # start from these weights (a checkpoint folder) with a fresh optimizer and schedule
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "TrainConfig":
@@ -173,6 +174,14 @@ def train(cfg: TrainConfig, command: str = "", log=print) -> dict:
         model, opt, state = load_checkpoint(out, cfg)
         model_cfg = model.cfg
         log(f"resumed at step {state.step}, {state.tokens:,} tokens, {state.elapsed_s / 60:.1f} min")
+    elif cfg.init:
+        model = load_model(Path(cfg.init)).train()
+        model_cfg = model.cfg
+        if model_cfg.vocab_size != tok.get_vocab_size():
+            raise ValueError(f"--init {cfg.init} expects {model_cfg.vocab_size} tokens but the tokenizer has "
+                             f"{tok.get_vocab_size()}; fine-tune with the tokenizer the model was trained with")
+        opt, state = make_optimizer(model, cfg), TrainState()
+        log(f"initialized from {cfg.init}")
     else:
         model_cfg = ModelConfig(vocab_size=tok.get_vocab_size(), **cfg.model)
         model = DecoderLM(model_cfg).train()

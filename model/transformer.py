@@ -29,7 +29,8 @@ class ModelConfig:
     rope_base: float = 10000.0
     dropout: float = 0.0
     norm_eps: float = 1e-5
-    arch: str = "decoder_lm"
+    arch: str = "decoder_lm"   # or "seq2seq" (model/seq2seq.py)
+    n_encoder_layers: int = 0  # seq2seq only; n_layers is then the decoder depth
 
     @property
     def head_dim(self) -> int:
@@ -132,11 +133,13 @@ class Block(nn.Module):
         self.cross_attn = Attention(cfg, cross=True) if cross else None
         self.ln_mlp, self.mlp = norm(cfg), MLP(cfg)
 
-    def forward(self, x, rope=None, past=None, mask=None, is_causal=False, memory=None, memory_kv=None):
+    def forward(self, x, rope=None, past=None, mask=None, is_causal=False, memory=None, memory_kv=None,
+                memory_mask=None):
+        """memory_mask: (B, 1, 1, S) bool, True where a memory (encoder) position is real, not padding."""
         h, present = self.attn(self.ln_attn(x), rope=rope, past=past, mask=mask, is_causal=is_causal)
         x = x + h
         if self.cross_attn is not None:
-            x = x + self.cross_attn(self.ln_cross(x), memory=memory, memory_kv=memory_kv)[0]
+            x = x + self.cross_attn(self.ln_cross(x), memory=memory, memory_kv=memory_kv, mask=memory_mask)[0]
         return x + self.mlp(self.ln_mlp(x)), present
 
 
