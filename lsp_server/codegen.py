@@ -128,6 +128,8 @@ def make_body_stop(indent: str, max_lines: int, stop_at_blank: bool):
                 continue
             if not line.startswith(indent) or i >= max_lines:
                 return cut
+            if i >= 2 and line == lines[i - 1] == lines[i - 2]:  # a repetition loop: keep one copy
+                return sum(len(x) + 1 for x in lines[:i - 1]) - 1
         return None
     return stop
 
@@ -199,3 +201,35 @@ def suggest_body(doc: Document, offset: int, engine: Engine, options: BodyOption
     if not code:
         return None
     return BodySuggestion(target, code, body_edit(target, code))
+
+
+def describe_and_locate(signature: str, description: str, context: str = "") -> tuple[str, int]:
+    """A document of context + the described code, and the offset that asks for its body.
+
+    description is a docstring's text (the signature then gets it as its docstring) or a `# comment`
+    line (generated code follows the comment, after the signature when one is given).
+    """
+    head = context.rstrip("\n") + "\n\n" if context.strip() else ""
+    desc = description.strip()
+    if not signature.strip():
+        if not desc.startswith("#"):
+            raise ValueError("without a signature the description must be a `# comment` line")
+        return head + desc + "\n", len(head)
+    sig = signature.rstrip().rstrip(":") + ":"
+    indent = sig[:len(sig) - len(sig.lstrip())] + "    "
+    if desc.startswith("#"):
+        text = f"{head}{sig}\n{indent}{desc}\n"
+        return text, len(text) - 2
+    quoted = '"""' + desc.replace('"""', '\\"\\"\\"') + '"""'
+    text = f"{head}{sig}\n{indent}{quoted}\n{indent}...\n"
+    return text, len(head) + len(sig) - 1
+
+
+def generate_code(engine: Engine, signature: str, description: str, context: str = "",
+                  options: BodyOptions = BodyOptions(), cancel: CancelToken | None = None) -> str:
+    """The code a signature + docstring (or a `# comment`) describes, as whole lines that parse in place;
+    '' when the model wrote nothing that parses. `context` is the code before it (imports, other defs)."""
+    text, offset = describe_and_locate(signature, description, context)
+    suggestion = suggest_body(Document("untitled:generate.py", text), offset, engine, options, cancel)
+    return "" if suggestion is None else suggestion.code
+

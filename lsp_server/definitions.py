@@ -277,16 +277,24 @@ def _syntax_errors(text: str) -> int:
     return 10**6 if tree is None else error_count(tree.root_node)
 
 
+WHOLE_FILE_CHECK_CHARS = 200_000  # ~5 ms of tree-sitter + ast; beyond it only the window is judged
+
+
 def edit_parses(doc: Document, edit: Edit) -> bool:
     """True when the edit adds no syntax error to the statements around it (bounds.statement_window)."""
     lo, hi = statement_window(doc, edit.start, edit.end)  # only this window is reparsed, not the whole file
     before = doc.text[lo:hi]
     after = before[:edit.start - lo] + edit.new_text + before[edit.end - lo:]
-    if _syntax_errors(after) > _syntax_errors(before):
+    if _syntax_errors(after) <= _syntax_errors(before) and (not _python_parses(before) or _python_parses(after)):
+        # tree-sitter recovers where Python does not (a '-string running over a line end parses), so
+        # when the window was valid Python before, it must still be after.
+        return True
+    # The window can miss a statement tree-sitter could not parse (`def f():` whose body is only a
+    # comment is an ERROR node), and the edit may be what completes it: judge the whole file then.
+    if len(doc.text) > WHOLE_FILE_CHECK_CHARS:
         return False
-    # tree-sitter recovers where Python does not (a '-string running over a line end parses), so
-    # when the window was valid Python before, it must still be after.
-    return not _python_parses(before) or _python_parses(after)
+    whole = edit.apply(doc.text)
+    return _syntax_errors(whole) <= _syntax_errors(doc.text) and (_python_parses(whole) or not _python_parses(doc.text))
 
 
 def _python_parses(text: str) -> bool:

@@ -333,6 +333,12 @@ class Engine:
         for gen in gens:
             gen.decode_ms = (time.perf_counter() - t0) * 1000
 
+    def generate_body(self, signature: str, docstring_or_comment: str, context: str = "",
+                      cancel: CancelToken | None = None) -> str:
+        """Code described by a signature + docstring or a `# comment` that parses ('' when none does)."""
+        from .codegen import generate_code  # codegen builds on this module
+        return generate_code(self, signature, docstring_or_comment, context, cancel=cancel)
+
     def score(self, pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
               cancel: CancelToken | None = None) -> list[float]:
         """Log-probability of each token sequence after the prompt, batched over one shared prompt pass.

@@ -162,3 +162,51 @@ def test_real_engine_body_for_add_parses_when_offered():
 def test_an_encoding_declaration_is_not_a_target_but_a_comment_mentioning_decoding_is():
     assert find_body_target(doc("# -*- coding: utf-8 -*-\n\nx = 1\n"), 3) is None
     assert find_body_target(doc("# decoding the header\n\n"), 3).kind == COMMENT
+
+
+def test_make_body_stop_cuts_a_repetition_loop_to_one_copy():
+    stop = make_body_stop("    ", 30, False)
+    text = "x = 1\n    y.append(1)\n    y.append(1)\n    y.append(1)\n    z\n"
+    assert text[:stop(text)] == "x = 1\n    y.append(1)"
+    assert stop("x = 1\n    y.append(1)\n    y.append(1)\n    z\n") is None  # two copies can be right
+
+
+def test_comment_in_an_otherwise_empty_function_gets_code_that_completes_it():
+    text = "def read_lines(path):\n    # read the file and return its lines\n"
+    after, _ = generated(text, "# read", "with open(path) as fh:\n        return fh.read().splitlines()\n")
+    assert after == text + "    with open(path) as fh:\n        return fh.read().splitlines()\n"
+    assert parses(after)
+
+
+@pytest.mark.parametrize("signature, description, context, expected", [
+    ("def mean(values):", "Return the mean of values.", "",
+     'def mean(values):\n    """Return the mean of values."""\n    return sum(values) / len(values)\n'),
+    ("    def area(self):", "# width times height", "class Rect:\n    w = h = 1",
+     "class Rect:\n    w = h = 1\n\n    def area(self):\n        # width times height\n"
+     "        return sum(values) / len(values)\n"),
+    ("", "# the mean of values", "values = [1, 2]",
+     "values = [1, 2]\n\n# the mean of values\nreturn sum(values) / len(values)\n"),
+])
+def test_generate_code_from_a_signature_and_a_docstring_or_comment(signature, description, context, expected):
+    from lsp_server.codegen import describe_and_locate, generate_code
+    engine = FakeEngine("return sum(values) / len(values)\n\n")
+    code = generate_code(engine, signature, description, context)
+    text, offset = describe_and_locate(signature, description, context)
+    suggestion = suggest_body(doc(text), offset, FakeEngine("return sum(values) / len(values)\n\n"))
+    assert code == suggestion.code and code.strip() == "return sum(values) / len(values)"
+    if signature:
+        assert parses(suggestion.edit.apply(text)) and suggestion.edit.apply(text) == expected
+
+
+def test_generate_code_withholds_code_that_does_not_parse_and_needs_a_comment_without_signature():
+    from lsp_server.codegen import generate_code
+    assert generate_code(FakeEngine("return (\n\n"), "def f(x):", "Return x.") == ""
+    with pytest.raises(ValueError, match="comment"):
+        generate_code(FakeEngine("x\n"), "", "no comment marker")
+
+
+def test_engine_generate_body_with_the_shipped_model_returns_code_that_parses_or_nothing():
+    engine = Engine.load(threads=1)
+    signature = "def clamp(value, low, high):"
+    code = engine.generate_body(signature, "Return value limited to the range low..high.")
+    assert code == "" or parses(f'{signature}\n    """Doc."""\n{code}\n')
