@@ -26,6 +26,7 @@ class BodyOptions:
     max_new_tokens: int = 128
     max_lines: int = 30
     prompt_tokens: int = 512
+    suffix_tokens: int = 0  # > 0: a FIM (SPM) prompt that also shows this much of the code after the target
     timeout_s: float = 10.0  # a 128-token body takes ~0.2 s; this only bounds a stalled machine
 
 
@@ -142,6 +143,13 @@ def _prompt_ids(prompt: str, encode, budget: int) -> list[int]:
     return encode(window)[-budget:]
 
 
+def fim_body_prompt(prefix_ids: list[int], suffix: str, engine: Engine, budget: int) -> list[int]:
+    """<fim_suffix> suffix <fim_prefix> prefix <fim_middle>: training put function bodies in the middle."""
+    special = engine.special
+    suffix_ids = engine.encode(suffix[:budget * CHARS_PER_TOKEN_BOUND])[:budget]
+    return [special["<fim_suffix>"], *suffix_ids, special["<fim_prefix>"], *prefix_ids, special["<fim_middle>"]]
+
+
 def _statement_starts(lines: list[str], indent: str) -> list[int]:
     """Indices of lines that begin a statement at the body's own indentation."""
     width = len(indent)
@@ -173,6 +181,9 @@ def generate_body(engine: Engine, doc: Document, target: BodyTarget, options: Bo
                   cancel: CancelToken | None = None) -> str:
     """Code for the target that parses in place (whole lines, indented), or '' to withhold it."""
     ids = _prompt_ids(target.prompt, engine.encode, options.prompt_tokens)
+    suffix = doc.text[target.end:] if options.suffix_tokens > 0 else ""
+    if ids and suffix.strip():
+        ids = fim_body_prompt(ids, target.trail + suffix, engine, options.suffix_tokens)
     if not ids:
         return ""
     stop = make_body_stop(target.indent, options.max_lines, target.stop_at_blank)

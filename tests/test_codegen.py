@@ -210,3 +210,19 @@ def test_engine_generate_body_with_the_shipped_model_returns_code_that_parses_or
     signature = "def clamp(value, low, high):"
     code = engine.generate_body(signature, "Return value limited to the range low..high.")
     assert code == "" or parses(f'{signature}\n    """Doc."""\n{code}\n')
+
+
+def test_a_suffix_budget_makes_the_body_prompt_fim_with_the_code_after_the_function():
+    from lsp_server.codegen import _prompt_ids, fim_body_prompt
+    engine = Engine.load(threads=1)
+    text = ADD + "\n\ndef sub(a, b):\n    return a - b\n"
+    target = find_body_target(doc(text), text.index("add"))
+    prefix_ids = _prompt_ids(target.prompt, engine.encode, 512)
+    ids = fim_body_prompt(prefix_ids, target.trail + text[target.end:], engine, 64)
+    special = engine.special
+    assert ids[0] == special["<fim_suffix>"] and ids[-1] == special["<fim_middle>"]
+    split = ids.index(special["<fim_prefix>"])
+    assert engine.decode(ids[1:split]) == "\n\n\ndef sub(a, b):\n    return a - b\n"
+    assert ids[split + 1:-1] == prefix_ids
+    code = generate_body(engine, doc(text), target, BodyOptions(max_new_tokens=48, suffix_tokens=64))
+    assert code == "" or parses(body_edit(target, code).apply(text))
