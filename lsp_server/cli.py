@@ -223,6 +223,46 @@ def _add_demo(sub) -> None:
     p.set_defaults(func=lambda args: __import__("lsp_server.demo", fromlist=["main"]).main(args.bundle, args.file))
 
 
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="measure suggestion quality of a bundle on a folder of Python files")
+    p.add_argument("--corpus", required=True, metavar="DIR", help="folder of .py files (never the training corpus)")
+    p.add_argument("--bundle", default=None, help="model bundle folder (default: the shipped model)")
+    p.add_argument("--max-files", type=int, default=200, help="files sampled from DIR (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--docstring-model", choices=("auto", "seq2seq", "lm"), default="auto",
+                   help="seq2seq: the bundle's docstring model; lm: the code LM's summary line; "
+                        "auto (default): seq2seq when the bundle has one")
+    p.add_argument("--max-tokens", type=int, default=60_000, help="next-token positions scored (default 60000)")
+    p.add_argument("--line-samples", type=int, default=400, help="line cuts completed (default 400)")
+    p.add_argument("--docstring-samples", type=int, default=200, help="docstrings generated (default 200)")
+    p.add_argument("--codegen-samples", type=int, default=150, help="function bodies generated (default 150)")
+    p.add_argument("--json", default=None, metavar="OUT", help="also write every number and the config to OUT")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    from lsp_server.errors import QuillError
+    from model.quality import EvalOptions, format_table, run_eval, write_result
+    from model.quality_tasks import TokenOptions
+    counts = {"--max-files": args.max_files, "--max-tokens": args.max_tokens, "--line-samples": args.line_samples,
+              "--docstring-samples": args.docstring_samples, "--codegen-samples": args.codegen_samples}
+    negative = [name for name, value in counts.items() if value < 0]
+    if negative or args.max_files == 0:
+        raise SystemExit(f"quill eval: {', '.join(negative) or '--max-files'} must be positive")
+    options = EvalOptions(Path(args.corpus), Path(args.bundle) if args.bundle else None, args.max_files, args.seed,
+                          args.docstring_model, TokenOptions(max_tokens=args.max_tokens),
+                          args.line_samples, args.docstring_samples, args.codegen_samples)
+    try:
+        result = run_eval(options)
+    except QuillError as exc:  # EvalOverlap, EvalError, BundleCorrupt, ModelUnavailable
+        raise SystemExit(f"quill eval: {exc}")
+    print(format_table(result))
+    if args.json:
+        write_result(result, Path(args.json))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand."""
     parser = argparse.ArgumentParser(prog="quill", description="Quill: a local AI code assistant language server")
@@ -234,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_complete(sub)
     _add_demo(sub)
+    _add_eval(sub)
     return parser
 
 

@@ -1,0 +1,121 @@
+"""The docstring stage of `quill eval`: generate a summary for documented functions, score it with BLEU-4.
+
+Two generators: the code LM's summary line (lsp_server.docstrings.summarize, what the server shows
+today) and an encoder-decoder docstring model shipped in the bundle (manifest key "docstring"), which
+lsp_server.doc_model loads. `docstring_for` is the one function that picks between them.
+"""
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lsp_server.bundle import Bundle
+from lsp_server.config import DocstringConfig
+from lsp_server.definitions import DefinitionInfo, find_definition
+from lsp_server.docstrings import summarize
+from lsp_server.documents import Document
+from lsp_server.engine import Engine
+from lsp_server.errors import QuillError
+
+from .bleu import smoothed_bleu4
+from .quality_metrics import first_sentence, mean_or_none, median_ms
+from .quality_samples import EvalError, FunctionSample, without_docstring
+from .quality_tasks import Progress
+
+AUTO, SEQ2SEQ, LM = "auto", "seq2seq", "lm"
+CHOICES = (AUTO, SEQ2SEQ, LM)
+DOC_MODEL_MODULE = "lsp_server.doc_model"
+
+
+@dataclass
+class BundleModels:
+    """The models of one bundle that eval runs: the code LM engine, and the docstring model if loaded."""
+    bundle: Bundle
+    engine: Engine
+    doc_model: Any = None  # lsp_server.doc_model.DocstringModel when the seq2seq path is used
+
+
+def has_docstring_model(bundle: Bundle) -> bool:
+    """True when the bundle's manifest declares a docstring model."""
+    return "docstring" in bundle.manifest
+
+
+def resolve_docstring_model(which: str, bundle: Bundle) -> str:
+    """SEQ2SEQ or LM for --docstring-model; raises EvalError when seq2seq is asked for but cannot run."""
+    if which not in CHOICES:
+        raise EvalError(f"--docstring-model must be one of {', '.join(CHOICES)}, not {which!r}")
+    if which == LM:
+        return LM
+    available = has_docstring_model(bundle) and _importable(DOC_MODEL_MODULE)
+    if which == AUTO:
+        return SEQ2SEQ if available else LM
+    if not has_docstring_model(bundle):
+        raise EvalError(f"bundle {bundle.name} ({bundle.path}) has no docstring model (no 'docstring' key in its "
+                        "manifest); use --docstring-model lm or auto, or export a bundle with one")
+    return SEQ2SEQ
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that fails to import, or a module without a spec
+        return False
+
+
+def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
+    """The models for a resolved choice (SEQ2SEQ loads the docstring model, LM needs only the engine)."""
+    models = BundleModels(bundle, engine)
+    if which == SEQ2SEQ:
+        # ---- The seq2seq docstring model: the single place where quill eval loads it. ----
+        try:
+            from lsp_server.doc_model import DocstringModel
+        except ImportError as exc:
+            raise EvalError(f"bundle {bundle.name} declares a docstring model but this quill cannot run it "
+                            f"({DOC_MODEL_MODULE}: {exc}); use --docstring-model lm") from None
+        models.doc_model = DocstringModel.load(bundle.path)
+    return models
+
+
+def function_code(doc: Document, info: DefinitionInfo) -> str:
+    """The function's source (from `def`, its docstring already removed), dedented."""
+    return textwrap.dedent(info.header_indent + doc.text[info.start:info.end])
+
+
+def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str) -> tuple[str, str]:
+    """(first sentence of the generated docstring, where it came from: "model" or "name").
+
+    LM: the server's summary line, which falls back to a sentence made from the name when the code
+    LM writes nothing usable; that sentence is scored too (source "name").
+    """
+    if which == SEQ2SEQ:
+        # ---- The seq2seq docstring model: the single place where quill eval calls it. ----
+        return first_sentence(models.doc_model.generate(function_code(doc, info))), "model"
+    summary = summarize(models.engine, doc, info, DocstringConfig().max_new_tokens)
+    return first_sentence(summary.text), summary.source
+
+
+def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str) -> dict:
+    """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples."""
+    references, hypotheses, from_model, ms = [], [], [], []
+    progress = Progress(f"docstrings ({which})", len(samples))
+    for sample in samples:
+        text = without_docstring(sample)
+        doc = Document(sample.source.uri, text) if text is not None else None
+        info = find_definition(doc, sample.info.name_start) if doc is not None else None
+        started = time.perf_counter()
+        try:
+            generated, source = docstring_for(models, doc, info, which) if info is not None else ("", "none")
+        except QuillError:  # InputTooComplex: nothing would be shown
+            generated, source = "", "none"
+        ms.append((time.perf_counter() - started) * 1000)
+        references.append(sample.summary)
+        hypotheses.append(generated)
+        from_model.append(float(source == "model"))
+        progress.advance()
+    bleu = round(smoothed_bleu4(references, hypotheses), 2) if references else None
+    return {"docstring_bleu4": bleu,
+            "docstring_model_share": mean_or_none(from_model), "n_docstrings": len(samples),
+            "latency_ms_docstring_median": median_ms(ms)}
