@@ -100,6 +100,37 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _add_train_doc(sub) -> None:
+    p = sub.add_parser("train-doc", help="train the docstring model: --stage mlm (encoder) or finetune (pairs)")
+    p.add_argument("--stage", choices=("mlm", "finetune"), required=True)
+    p.add_argument("--preset", default="small", help="tiny (seconds, for tests) or small (default model)")
+    p.add_argument("--init-encoder", default=None, metavar="CHECKPOINT",
+                   help="finetune: start the embedding and encoder from this MLM checkpoint (e.g. runs/doc_mlm/final)")
+    for name, typ in [("corpus", str), ("tokenizer", str), ("out", str), ("batch-size", int), ("block-size", int),
+                      ("max-src", int), ("lr", float), ("warmup-steps", int), ("max-steps", int),
+                      ("max-minutes", float), ("eval-interval", int), ("eval-items", int),
+                      ("checkpoint-interval", int), ("label-smoothing", float), ("stream-mb", float),
+                      ("seed", int), ("threads", int), ("d-model", int), ("n-heads", int), ("d-ff", int),
+                      ("n-encoder-layers", int), ("n-layers", int)]:
+        p.add_argument(f"--{name}", type=typ, default=None)
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    p.set_defaults(func=cmd_train_doc)
+
+
+def cmd_train_doc(args) -> int:
+    from model.train_doc import DocTrainConfig, train_doc
+    model = {k: getattr(args, k) for k in ("d_model", "n_heads", "d_ff", "n_encoder_layers", "n_layers")}
+    names = [f.name for f in dataclasses.fields(DocTrainConfig) if f.name not in ("preset", "model")]
+    overrides = {k: getattr(args, k) for k in names if hasattr(args, k)}
+    try:
+        cfg = DocTrainConfig.from_preset(args.preset, model=model, **overrides, bf16=False if args.no_bf16 else None)
+    except ValueError as exc:
+        raise SystemExit(f"quill train-doc: {exc}")
+    summary = train_doc(cfg, command="quill " + shlex.join(sys.argv[1:]))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "train_config")}, indent=2))
+    return 0
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint to an ONNX bundle (parity-checked, int8)")
     p.add_argument("--checkpoint", default="runs/lm/final", help="folder with model.safetensors + config.json")
@@ -270,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus(sub)
     _add_tokenizer(sub)
     _add_train(sub)
+    _add_train_doc(sub)
     _add_export(sub)
     _add_serve(sub)
     _add_complete(sub)
