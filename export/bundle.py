@@ -28,6 +28,12 @@ def _read_json(path: Path | None) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def _has_test_split(corpus_dir: Path) -> bool:
+    """A small fine-tuning corpus may have no test files; the bundle then has no test metrics."""
+    path = corpus_dir / "test.jsonl"
+    return path.exists() and path.stat().st_size > 0
+
+
 def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir: Path | None = None,
                  train_summary: Path | None = None, int8: bool = True, name: str = "quill-code-lm",
                  log=print) -> dict:
@@ -36,6 +42,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
     from model.transformer import load_model
 
     from .onnx_export import export_decoder, io_names, parity, quantize_int8, reference_cases, set_metadata
+    from .recover import weight_map
 
     model = load_model(ckpt_dir)
     cfg = model.cfg
@@ -51,6 +58,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
     metrics: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_decoder(model, Path(tmp) / "fp32.onnx", metadata)
+        names = weight_map(fp32, model)  # before quantization, while values still equal the parameters
         metrics["parity_fp32_max_abs_diff"] = parity(fp32, cases, cfg.n_layers)
         log(f"fp32 ONNX parity vs PyTorch: max abs diff {metrics['parity_fp32_max_abs_diff']:.2e}")
         if int8:
@@ -62,7 +70,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
             shutil.copyfile(fp32, out_dir / "model.onnx")
     shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
     np.savez_compressed(out_dir / "reference.npz", **cases)
-    if corpus_dir is not None:
+    if corpus_dir is not None and _has_test_split(Path(corpus_dir)):
         from model.evaluate import token_accuracy
         acc = token_accuracy(model, tok, corpus_dir, "test")
         metrics.update({"test_token_accuracy": acc["accuracy"], "test_loss": acc["loss"],
@@ -86,6 +94,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         "training": {k: training.get(k) for k in ("command", "steps", "tokens", "epochs", "wall_time_s")},
         "metrics": {"val_loss": training.get("val_loss"), "val_token_accuracy": training.get("val_token_accuracy"),
                     **metrics},
+        "weight_map": names,  # torch parameter -> its ONNX initializer(s), for `quill train --init BUNDLE`
         "files": {},
     }
     for fname in ("model.onnx", "tokenizer.json", "reference.npz"):

@@ -73,12 +73,20 @@ def _add_train(sub) -> None:
     from_fields.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     from_fields.add_argument("--no-bf16", action="store_true", help="train in fp32")
     from_fields.add_argument("--resume", action="store_true", help="continue from <out>/ckpt")
-    from_fields.add_argument("--init", default=None, metavar="CHECKPOINT",
-                             help="start from these weights (a checkpoint folder) with a fresh optimizer")
+    from_fields.add_argument("--init", default=None, metavar="CHECKPOINT|BUNDLE",
+                             help="start from these weights with a fresh optimizer: a checkpoint folder, or a "
+                                  "bundle (weights recovered from its ONNX, its tokenizer used, and a new bundle "
+                                  "exported to <out>/bundle), e.g. --init lsp_server/bundle")
+    from_fields.add_argument("--source", action="append", default=[], metavar="DIR",
+                             help="build the corpus from this folder of your code into <out>/corpus (repeatable; "
+                                  "replaces --corpus)")
+    from_fields.add_argument("--holdout", action="append", default=[], metavar="DIR",
+                             help="with --source: keep this folder's files and near-copies out of the corpus")
     from_fields.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
+    from model.finetune import finetune_defaults, is_bundle
     from model.train import PRESETS, TrainConfig, train
     preset = PRESETS.get(args.preset)
     if preset is None:
@@ -90,13 +98,18 @@ def cmd_train(args) -> int:
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     overrides = {k: getattr(args, k) for k in names if hasattr(args, k) and k not in ("preset", "model")}
     overrides.update(model=model, resume=args.resume or None)
+    if args.init and is_bundle(args.init):
+        overrides.update({k: v for k, v in finetune_defaults(preset).items() if overrides.get(k) is None})
     if args.no_compile:
         overrides["compile"] = False
     if args.no_bf16:
         overrides["bf16"] = False
     cfg = TrainConfig.from_preset(args.preset, **overrides)
+    if args.holdout and not args.source:
+        raise SystemExit("quill train: --holdout applies to a corpus built with --source")
     summary = train(cfg, command="quill " + shlex.join(sys.argv[1:]))
-    print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "train_config")}, indent=2))
+    if "steps" in summary:  # under torchrun only rank 0 reports
+        print(json.dumps({k: v for k, v in summary.items() if k not in ("history", "train_config")}, indent=2))
     return 0
 
 

@@ -1,4 +1,8 @@
-"""Train the decoder-only code LM: packed causal LM with FIM, AdamW, warmup + cosine, checkpoints."""
+"""Train the decoder-only code LM: packed causal LM with FIM, AdamW, warmup + cosine, checkpoints.
+
+One process, or data parallel over torchrun's processes (model/distributed.py): each rank samples its own
+batches, rank 0 decides the schedule and the time limit, and only rank 0 logs, evaluates and writes files.
+"""
 from __future__ import annotations
 
 import json
@@ -6,13 +10,18 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 
 from .corpus import load_split
+from .curves import LOSS_CURVES, plot_loss_curves
 from .data import FimSpec, build_stream, eval_windows, sample_batch
+from .distributed import Dist, from_main, init_distributed, shutdown, sum_over_ranks, wrap
+from .finetune import export_finetuned, initial_model, is_bundle, resolve_inputs
 from .tokenizer import load_tokenizer
 from .transformer import DecoderLM, ModelConfig, load_model, save_model
 
@@ -55,7 +64,9 @@ class TrainConfig:
     bf16: bool = True
     threads: int = 0
     resume: bool = False
-    init: str = ""  # start from these weights (a checkpoint folder) with a fresh optimizer and schedule
+    init: str = ""  # start from these weights (a checkpoint or a bundle folder) with a fresh optimizer and schedule
+    source: list = field(default_factory=list)  # folders to build <out>/corpus from (fine-tuning on your code)
+    holdout: list = field(default_factory=list)  # eval folders kept out of that corpus, near-copies too
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "TrainConfig":
@@ -105,8 +116,8 @@ def save_checkpoint(out: Path, model, model_cfg, opt, state: TrainState, cfg: Tr
     moments = {}
     for p, st in opt.state.items():
         for key in ("exp_avg", "exp_avg_sq"):
-            moments[f"{names[p]}.{key}"] = st[key].contiguous()
-        moments[f"{names[p]}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+            moments[f"{names[p]}.{key}"] = st[key].detach().cpu().contiguous()
+        moments[f"{names[p]}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).cpu().reshape(1)
     save_file(moments, str(tmp / "optimizer.safetensors"))
     (tmp / "train_state.json").write_text(json.dumps({"state": asdict(state), "config": asdict(cfg)}, indent=2))
     final = out / "ckpt"
@@ -134,14 +145,32 @@ def load_checkpoint(out: Path, cfg: TrainConfig):
     return model, opt, TrainState(**saved)
 
 
+@dataclass
+class Run:
+    """What the training loop works on; `model` is the plain module, `step_fn` the DDP/compiled wrapper."""
+    cfg: TrainConfig
+    env: Dist
+    model: DecoderLM
+    step_fn: torch.nn.Module
+    opt: torch.optim.AdamW
+    state: TrainState
+    tok: Tokenizer
+    train_texts: list
+    val_windows: list
+    fim: FimSpec
+    log: Callable[..., None]
+    stream: np.ndarray | None = None
+    losses: list = field(default_factory=list)  # this rank's train losses since the last evaluation
+
+
 @torch.no_grad()
-def evaluate_loss(model, windows: list, bf16: bool) -> tuple[float, float]:
+def evaluate_loss(model, windows: list, bf16: bool, device: torch.device = torch.device("cpu")) -> tuple[float, float]:
     """Mean cross-entropy and next-token accuracy over fixed windows."""
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     for x, y in windows:
-        x, y = torch.from_numpy(x), torch.from_numpy(y)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits, _ = model(x)
         logits = logits.float()
         total_loss += F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), reduction="sum").item()
@@ -155,91 +184,174 @@ def _time_left(cfg: TrainConfig, elapsed: float) -> bool:
     return cfg.max_minutes <= 0 or elapsed < cfg.max_minutes * 60
 
 
-def train(cfg: TrainConfig, command: str = "", log=print) -> dict:
-    """Run (or resume) training; returns the summary also written to <out>/train_summary.json."""
-    from tqdm import tqdm
+def batch_rng(cfg: TrainConfig, step: int, rank: int) -> np.random.Generator:
+    """Each step's batch; rank 0 draws what a single process draws, other ranks their own windows."""
+    seed = cfg.seed * 1_000_003 + step
+    return np.random.default_rng(seed if rank == 0 else [seed, rank])
 
+
+def _initial_state(cfg: TrainConfig, out: Path, vocab_size: int, log):
+    """(model, optimizer, state): resumed from <out>/ckpt, initialized from --init, or new."""
+    if cfg.resume:
+        model, opt, state = load_checkpoint(out, cfg)
+        log(f"resumed at step {state.step}, {state.tokens:,} tokens, {state.elapsed_s / 60:.1f} min")
+        return model, opt, state
+    if cfg.init:
+        model = initial_model(cfg, vocab_size, log)
+        log(f"initialized from {cfg.init}")
+    else:
+        model = DecoderLM(ModelConfig(vocab_size=vocab_size, **cfg.model)).train()
+    return model, make_optimizer(model, cfg), TrainState()
+
+
+def _setup(cfg: TrainConfig, env: Dist, log) -> Run:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     tok = load_tokenizer(cfg.tokenizer)
     train_texts = [r["text"] for r in load_split(cfg.corpus, "train")]
-    val_texts = [r["text"] for r in load_split(cfg.corpus, "val")] or train_texts[:8]
+    val_texts = [r["text"] for r in load_split(cfg.corpus, "val")]
     if not train_texts:
         raise ValueError(f"the train split of {cfg.corpus} is empty")
+    if not val_texts:  # a small fine-tuning corpus may have no val files
+        log("no val split: the val loss is measured on (up to 8) train files")
+        val_texts = train_texts[:8]
+    model, opt, state = _initial_state(cfg, out, tok.get_vocab_size(), log)
+    model.to(env.device)  # in place: the optimizer's parameters are the same objects
+    for st in opt.state.values():
+        st.update({k: st[k].to(env.device) for k in ("exp_avg", "exp_avg_sq") if k in st})
+    log(f"model: {model.num_params():,} parameters {model.cfg.to_json()}"
+        + (f"; data parallel over {env.world_size} processes on {env.device.type}" if env.enabled else ""))
+    step_fn = wrap(model, env)
+    if cfg.compile and hasattr(torch, "compile"):
+        step_fn = torch.compile(step_fn)
     fim = FimSpec(rate=cfg.fim_rate, spm_rate=cfg.spm_rate)
-    if cfg.resume:
-        model, opt, state = load_checkpoint(out, cfg)
-        model_cfg = model.cfg
-        log(f"resumed at step {state.step}, {state.tokens:,} tokens, {state.elapsed_s / 60:.1f} min")
-    elif cfg.init:
-        model = load_model(Path(cfg.init)).train()
-        model_cfg = model.cfg
-        if model_cfg.vocab_size != tok.get_vocab_size():
-            raise ValueError(f"--init {cfg.init} expects {model_cfg.vocab_size} tokens but the tokenizer has "
-                             f"{tok.get_vocab_size()}; fine-tune with the tokenizer the model was trained with")
-        opt, state = make_optimizer(model, cfg), TrainState()
-        log(f"initialized from {cfg.init}")
-    else:
-        model_cfg = ModelConfig(vocab_size=tok.get_vocab_size(), **cfg.model)
-        model = DecoderLM(model_cfg).train()
-        opt, state = make_optimizer(model, cfg), TrainState()
-    log(f"model: {model.num_params():,} parameters {model_cfg.to_json()}")
-    stream = build_stream(train_texts, tok, seed=cfg.seed + state.epoch, fim=fim)
     val_windows = list(eval_windows(build_stream(val_texts, tok, seed=0, fim=fim), cfg.block_size, cfg.eval_windows))
-    log(f"epoch stream: {len(stream):,} tokens; val windows: {len(val_windows)}")
-    step_fn = torch.compile(model) if cfg.compile and hasattr(torch, "compile") else model
+    run = Run(cfg, env, model, step_fn, opt, state, tok, train_texts, val_windows, fim, log)
+    run.stream = build_stream(train_texts, tok, seed=cfg.seed + state.epoch, fim=fim)
+    log(f"epoch stream: {len(run.stream):,} tokens; val windows: {len(val_windows)}")
+    return run
+
+
+def _step(run: Run, lr: float) -> float:
+    """One optimizer step on this rank's batch (gradients are averaged over ranks by DDP)."""
+    cfg, device = run.cfg, run.env.device
+    for group in run.opt.param_groups:
+        group["lr"] = lr
+    x, y = sample_batch(run.stream, cfg.batch_size, cfg.block_size, batch_rng(cfg, run.state.step, run.env.rank))
+    x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        logits, _ = run.step_fn(x)
+    loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.view(-1))
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.grad_clip)
+    run.opt.step()
+    return loss.item()
+
+
+def _advance(run: Run, loss: float) -> None:
+    """Count the step's tokens (all ranks') and start a new epoch (new shuffle, new FIM splits) when due."""
+    state, cfg = run.state, run.cfg
+    tokens = cfg.batch_size * cfg.block_size * run.env.world_size
+    state.step += 1
+    state.tokens += tokens
+    state.stream_pos += tokens
+    run.losses.append(loss)
+    if state.stream_pos >= len(run.stream):
+        state.epoch, state.stream_pos = state.epoch + 1, 0
+        run.stream = build_stream(run.train_texts, run.tok, seed=cfg.seed + state.epoch, fim=run.fim)
+
+
+def _loop(run: Run) -> None:
+    from tqdm import tqdm
+    cfg, state, env = run.cfg, run.state, run.env
     start, start_elapsed = time.time(), state.elapsed_s
-    bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", mininterval=2.0)
-    tokens_per_step = cfg.batch_size * cfg.block_size
+    bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", mininterval=2.0,
+               disable=not env.is_main)
     while state.step < cfg.max_steps:
         elapsed = start_elapsed + time.time() - start
-        if not _time_left(cfg, elapsed):
-            break
         progress = max(state.step / cfg.max_steps, elapsed / (cfg.max_minutes * 60) if cfg.max_minutes else 0.0)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(cfg, state.step, progress)
-        x, y = sample_batch(stream, cfg.batch_size, cfg.block_size, np.random.default_rng(cfg.seed * 1_000_003 + state.step))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            logits, _ = step_fn(torch.from_numpy(x))
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), torch.from_numpy(y).view(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        state.step += 1
-        state.tokens += tokens_per_step
-        state.stream_pos += tokens_per_step
-        if state.stream_pos >= len(stream):  # one epoch's worth seen: new shuffle and new FIM splits
-            state.epoch, state.stream_pos = state.epoch + 1, 0
-            stream = build_stream(train_texts, tok, seed=cfg.seed + state.epoch, fim=fim)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{opt.param_groups[0]['lr']:.2e}",
-                        tok_s=f"{state.tokens / max(1e-9, start_elapsed + time.time() - start):.0f}")
+        # Rank 0's clock decides for all: every rank must take the same number of steps.
+        stop, progress = from_main([float(not _time_left(cfg, elapsed)), progress], env)
+        if stop:
+            break
+        loss = _step(run, lr_at(cfg, state.step, progress))
+        _advance(run, loss)
         state.elapsed_s = start_elapsed + time.time() - start
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}", lr=f"{run.opt.param_groups[0]['lr']:.2e}",
+                        tok_s=f"{state.tokens / max(1e-9, state.elapsed_s):.0f}")
         if state.step % cfg.eval_interval == 0:
-            _eval_and_log(model, val_windows, cfg, state, loss.item(), log)
-        if state.step % cfg.checkpoint_interval == 0:
-            save_checkpoint(out, model, model_cfg, opt, state, cfg)
+            _eval_and_log(run)
+        if state.step % cfg.checkpoint_interval == 0 and env.is_main:
+            _save(run)
     bar.close()
     state.elapsed_s = start_elapsed + time.time() - start
-    val_loss, val_acc = _eval_and_log(model, val_windows, cfg, state, float("nan"), log)
-    save_checkpoint(out, model, model_cfg, opt, state, cfg)
-    save_model(model, model_cfg, out / "final")
-    summary = {"command": command, "steps": state.step, "tokens": state.tokens, "epochs": state.epoch,
-               "wall_time_s": round(state.elapsed_s, 1), "val_loss": val_loss, "val_token_accuracy": val_acc,
-               "params": model.num_params(), "history": state.history, "train_config": asdict(cfg)}
-    (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+
+
+def _save(run: Run) -> None:
+    """Checkpoint and loss curves (rank 0 only)."""
+    out = Path(run.cfg.out)
+    save_checkpoint(out, run.model, run.model.cfg, run.opt, run.state, run.cfg)
+    plot_loss_curves(run.state.history, out / LOSS_CURVES, title=f"{out.name}: {run.model.num_params():,} parameters")
+
+
+def train(cfg: TrainConfig, command: str = "", log=print) -> dict:
+    """Run (or resume) training; returns the summary also written to <out>/train_summary.json.
+
+    Under torchrun every rank calls this; rank 0 returns the summary, the others {"rank": r}.
+    """
+    env = init_distributed()
+    log = log if env.is_main else (lambda *_: None)
+    cfg = resolve_inputs(cfg, env, log)
+    run = _setup(cfg, env, log)
+    steps_before = run.state.step
+    _loop(run)
+    if run.state.step > steps_before and run.state.step % cfg.eval_interval == 0:  # just evaluated (all ranks agree)
+        last = run.state.history[-1] if env.is_main else {}
+        val_loss, val_acc = last.get("val_loss", float("nan")), last.get("val_acc", float("nan"))
+    else:
+        val_loss, val_acc = _eval_and_log(run)
+    tokens_each = (run.state.step - steps_before) * cfg.batch_size * cfg.block_size
+    counted = sum_over_ranks([float(tokens_each)], env)[0]  # proof that every rank did its share
+    summary = {"rank": env.rank}
+    if env.is_main:
+        summary = _finish(run, command, val_loss, val_acc, {"world_size": env.world_size,
+                          "tokens_per_rank": tokens_each, "tokens_all_ranks": int(counted)})
+    shutdown(env)
     return summary
 
 
-def _eval_and_log(model, windows, cfg: TrainConfig, state: TrainState, train_loss: float, log):
-    val_loss, val_acc = evaluate_loss(model, windows, cfg.bf16)
+def _finish(run: Run, command: str, val_loss: float, val_acc: float, parallel: dict) -> dict:
+    """Rank 0: final checkpoint, weights, summary, loss curves, and a bundle when fine-tuning one."""
+    cfg, state, out = run.cfg, run.state, Path(run.cfg.out)
+    _save(run)
+    save_model(run.model, run.model.cfg, out / "final")
+    summary = {"command": command, "steps": state.step, "tokens": state.tokens, "epochs": state.epoch,
+               "wall_time_s": round(state.elapsed_s, 1), "val_loss": val_loss, "val_token_accuracy": val_acc,
+               "params": run.model.num_params(), **parallel, "history": state.history,
+               "train_config": asdict(cfg)}
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+    if is_bundle(cfg.init):
+        summary["bundle"] = str(export_finetuned(cfg, run.log))
+    return summary
+
+
+def _eval_and_log(run: Run) -> tuple[float, float]:
+    """Every rank: the mean train loss since the last evaluation over all ranks; rank 0: val loss and log."""
+    total, count = sum_over_ranks([float(sum(run.losses)), float(len(run.losses))], run.env)
+    run.losses.clear()
+    if not run.env.is_main:
+        return float("nan"), float("nan")
+    state, cfg = run.state, run.cfg
+    train_loss = total / count if count else float("nan")
+    val_loss, val_acc = evaluate_loss(run.model, run.val_windows, cfg.bf16, run.env.device)
     state.best_val_loss = min(state.best_val_loss, val_loss)
     state.history.append({"step": state.step, "tokens": state.tokens, "elapsed_s": round(state.elapsed_s, 1),
                           "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc})
-    log(f"step {state.step} tokens {state.tokens:,} train {train_loss:.3f} val {val_loss:.3f} acc {val_acc:.3f} "
-        f"({state.elapsed_s / 60:.1f} min)")
+    run.log(f"step {state.step} tokens {state.tokens:,} train {train_loss:.3f} val {val_loss:.3f} "
+            f"acc {val_acc:.3f} ({state.elapsed_s / 60:.1f} min)")
     return val_loss, val_acc

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.data import FimSpec, build_stream, chunk_text, fim_ids, fim_split, plain_stream, sample_batch
+from model.data import (
+    FimSpec,
+    body_split,
+    build_stream,
+    chunk_text,
+    fim_ids,
+    fim_split,
+    plain_stream,
+    sample_batch,
+)
 from model.tokenizer import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, SPECIAL_TOKENS, decode, train_tokenizer
 
 CODE_CHARS = st.sampled_from(list("ab (): \t\r\n'é中😀\u2028\x0c"))
@@ -185,3 +194,40 @@ def test_sample_batch_is_reproducible_from_the_rng_seed(tok, texts):
 def test_sample_batch_rejects_a_stream_shorter_than_a_block():
     with pytest.raises(ValueError, match="shorter than one block"):
         sample_batch(np.arange(10), batch=1, block=16, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("head, body, tail", [
+    # One-line docstring; a blank line inside the body stays in it, the blank lines after it do not.
+    ('import os\n\n\ndef area(w, h):\n    """Area of a rectangle."""\n',
+     "    result = w * h\n\n    return result\n", "\n\nprint(area(2, 3))\n"),
+    # A signature over two lines and a raw, multi-line docstring.
+    ('def load(path,\n         encoding="utf-8") -> str:\n    r"""Read a file.\n\n    Returns its text.\n    """\n',
+     "    with open(path, encoding=encoding) as fh:\n        return fh.read()\n", ""),
+    # A method: the body ends at the first line indented no deeper than its `def`.
+    ("class Box:\n    def size(self):\n        '''Its area.'''\n", "        return self.w * self.h\n",
+     '\n    name = "box"\n'),
+    # No docstring, async.
+    ("async def fetch(url):\n", "    data = await get(url)\n    return data\n", ""),
+])
+def test_body_split_middle_is_exactly_the_body_after_signature_and_docstring(head, body, tail):
+    assert body_split(head + body + tail, random.Random(0)) == (head, body, tail)
+
+
+@pytest.mark.parametrize("text", ['def todo():\n    """Not yet."""\n', "x = 1\n", ""])
+def test_body_split_without_a_function_body_is_none(text):
+    assert body_split(text, random.Random(0)) is None
+
+
+def test_body_split_of_real_files_always_cuts_whole_indented_lines(stdlib_texts):
+    found = 0
+    for seed, text in enumerate(stdlib_texts[:40]):
+        split = body_split(text, random.Random(seed))
+        if split is None:
+            continue
+        found += 1
+        prefix, middle, suffix = split
+        assert prefix + middle + suffix == text
+        assert prefix.endswith("\n") and middle.endswith("\n") and middle.strip()
+        assert middle.splitlines()[-1].strip()  # trailing blank lines are left to the suffix
+        assert all(not line.strip() or line[0] in " \t" for line in middle.splitlines())
+    assert found > 20
