@@ -36,8 +36,12 @@ def _has_test_split(corpus_dir: Path) -> bool:
 
 def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir: Path | None = None,
                  train_summary: Path | None = None, int8: bool = True, name: str = "quill-code-lm",
-                 log=print) -> dict:
-    """Export, check parity, quantize and write a verified bundle folder; returns the manifest."""
+                 log=print, docstring_checkpoint: Path | None = None) -> dict:
+    """Export, check parity, quantize and write a verified bundle folder; returns the manifest.
+
+    With docstring_checkpoint (a Seq2Seq checkpoint folder), the docstring model is added too
+    (export/doc_bundle.py).
+    """
     from model.tokenizer import load_tokenizer, special_ids
     from model.transformer import load_model
 
@@ -100,4 +104,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
     for fname in ("model.onnx", "tokenizer.json", "reference.npz"):
         manifest["files"][fname] = {"sha256": sha256_file(out_dir / fname), "bytes": (out_dir / fname).stat().st_size}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if docstring_checkpoint is not None:
+        from .doc_bundle import add_docstring_model
+        manifest = add_docstring_model(docstring_checkpoint, out_dir, int8=int8, log=log)
     return manifest

@@ -6,6 +6,8 @@ the same kind, and dropped when the text changed meanwhile.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from lsprotocol import types
 
 from .codegen import COMMENT, BodyOptions, BodySuggestion, find_body_target, suggest_body
@@ -38,7 +40,8 @@ async def docstring_for(ls: QuillServer, uri: str, position: types.Position, kin
         return None
     engine = await ls.wait_engine()  # None: the summary comes from the name, the rest still works
     cfg = ls.config.docstring
-    found = await ls.run_inference(snapshot, f"docstring.{kind}", suggest_docstring, snapshot, offset, engine,
+    suggest = partial(suggest_docstring, doc_model=ls.doc_model, beam=cfg.beam)  # doc_model: loaded with engine
+    found = await ls.run_inference(snapshot, f"docstring.{kind}", suggest, snapshot, offset, engine,
                                    cfg.style, cfg.max_new_tokens)
     return None if found is None else (found, snapshot)
 

@@ -14,6 +14,19 @@ FORMAT_VERSION = 1
 REQUIRED_FILES = ("model.onnx", "tokenizer.json")
 MODEL_KEYS = ("n_layers", "n_heads", "d_model", "max_seq_len")  # what the engine reads from model_config
 SPECIAL_TOKENS = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<eos>")
+DOC_GRAPHS = ("encoder", "decoder")  # manifest["docstring"]["files"] roles that the server runs
+
+
+@dataclass(frozen=True)
+class DocstringFiles:
+    """The optional docstring model of a bundle (manifest["docstring"]): its section and verified graphs."""
+    section: dict
+    encoder_bytes: bytes
+    decoder_bytes: bytes
+
+    @property
+    def model_config(self) -> dict:
+        return self.section["model_config"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,7 @@ class Bundle:
     manifest: dict
     onnx_bytes: bytes
     tokenizer_json: str
+    docstring: DocstringFiles | None = None  # None: the bundle has no docstring model
 
     @property
     def name(self) -> str:
@@ -86,25 +100,70 @@ def _check_manifest(manifest: dict, manifest_path: Path) -> None:
     config, tokenizer = manifest.get("model_config"), manifest.get("tokenizer")
     special = tokenizer.get("special_tokens") if isinstance(tokenizer, dict) else None
     problems = [] if isinstance(config, dict) else ["its 'model_config' section"]
-    problems += [f"model_config.{key}" for key in MODEL_KEYS if isinstance(config, dict)
-                 and not (isinstance(config.get(key), int) and not isinstance(config.get(key), bool)
-                          and config[key] > 0)]
+    problems += _bad_model_keys(config, "model_config")
     if not isinstance(special, dict) or not all(isinstance(special.get(t), int) for t in SPECIAL_TOKENS):
         problems.append(f"tokenizer.special_tokens with {', '.join(SPECIAL_TOKENS)}")
     if problems:
         raise BundleCorrupt(f"{manifest_path} lacks {'; '.join(problems)}; re-export the bundle with `quill export`")
 
 
-def _check_self_contained(folder: Path, onnx_bytes: bytes) -> None:
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _bad_model_keys(config, where: str) -> list[str]:
+    """The MODEL_KEYS of a model_config section that are not positive integers."""
+    return [f"{where}.{key}" for key in MODEL_KEYS if isinstance(config, dict) and not _positive_int(config.get(key))]
+
+
+def _check_docstring_section(manifest: dict, manifest_path: Path) -> None:
+    """The docstring section names its graphs, tokens and limits, and was made with the bundle's tokenizer."""
+    section, files = manifest["docstring"], manifest["files"]
+    if not isinstance(section, dict):
+        raise BundleCorrupt(f"{manifest_path} has a 'docstring' entry that is not a section; re-export it "
+                            "with `quill export-doc`")
+    config, roles = section.get("model_config"), section.get("files")
+    special = manifest["tokenizer"]["special_tokens"]
+    problems = [] if isinstance(config, dict) else ["docstring.model_config"]
+    problems += _bad_model_keys(config, "docstring.model_config")
+    problems += [f"docstring.files.{role} listed in files" for role in DOC_GRAPHS
+                 if not isinstance(roles, dict) or not isinstance(files.get(roles.get(role)), dict)]
+    problems += [f"docstring.{key} (a special token)" for key in ("bos_token", "eos_token")
+                 if not isinstance(special.get(section.get(key)), int)]
+    problems += [] if _positive_int(section.get("max_source_tokens")) else ["docstring.max_source_tokens"]
+    if problems:
+        raise BundleCorrupt(f"{manifest_path} lacks {'; '.join(problems)}; re-export the docstring model with "
+                            "`quill export-doc`")
+    if section.get("tokenizer_sha256") != manifest["tokenizer"].get("sha256"):
+        raise BundleCorrupt(f"the docstring model in {manifest_path} was exported with another tokenizer than "
+                            "the bundle's; re-export it with `quill export-doc` into this bundle")
+
+
+def _load_docstring(folder: Path, manifest: dict) -> DocstringFiles | None:
+    """The verified docstring graphs when the manifest declares a docstring model."""
+    if "docstring" not in manifest:
+        return None
+    _check_docstring_section(manifest, folder / "manifest.json")
+    section = manifest["docstring"]
+    graphs = []
+    for role in DOC_GRAPHS:
+        name = section["files"][role]
+        data = _read_verified(folder, name, manifest["files"][name])
+        _check_self_contained(folder, data, name)
+        graphs.append(data)
+    return DocstringFiles(section, *graphs)
+
+
+def _check_self_contained(folder: Path, onnx_bytes: bytes, name: str = "model.onnx") -> None:
     """Refuse external-data references: onnxruntime would read files that no sha256 covers."""
-    path = folder / "model.onnx"
+    path = folder / name
     try:
         locations = sorted(set(external_data_locations(onnx_bytes)))
     except MalformedModel as exc:
         raise BundleCorrupt(f"{path} is not a valid ONNX model ({exc}); re-export the bundle") from None
     if locations:
         raise BundleCorrupt(f"{path} refers to external data files ({', '.join(locations)}) that the manifest "
-                            "does not verify; a Quill bundle keeps every weight inside model.onnx: re-export it "
+                            f"does not verify; a Quill bundle keeps every weight inside {name}: re-export it "
                             "with `quill export`")
 
 
@@ -124,4 +183,4 @@ def load_bundle(path: Path | str | None = None) -> Bundle:
         tokenizer_json = tokenizer_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise BundleCorrupt(f"{folder / 'tokenizer.json'} is not UTF-8 text; re-export the bundle") from None
-    return Bundle(folder, manifest, onnx_bytes, tokenizer_json)
+    return Bundle(folder, manifest, onnx_bytes, tokenizer_json, _load_docstring(folder, manifest))

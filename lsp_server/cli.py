@@ -154,6 +154,8 @@ def _add_export(sub) -> None:
     p.add_argument("--out", default="runs/bundle")
     p.add_argument("--fp32", action="store_true", help="ship fp32 instead of int8")
     p.add_argument("--name", default="quill-code-lm")
+    p.add_argument("--docstring-checkpoint", default=None, metavar="DIR",
+                   help="also add this docstring model (a Seq2Seq checkpoint folder) to the bundle")
     p.set_defaults(func=cmd_export)
 
 
@@ -162,9 +164,31 @@ def cmd_export(args) -> int:
     ckpt = Path(args.checkpoint)
     summary = Path(args.train_summary) if args.train_summary else ckpt.parent / "train_summary.json"
     manifest = build_bundle(ckpt, Path(args.tokenizer), Path(args.out), Path(args.corpus) if args.corpus else None,
-                            summary, int8=not args.fp32, name=args.name)
+                            summary, int8=not args.fp32, name=args.name,
+                            docstring_checkpoint=Path(args.docstring_checkpoint) if args.docstring_checkpoint else None)
     size = sum(f["bytes"] for f in manifest["files"].values())
     print(f"bundle {args.out}: {size / 1e6:.1f} MB, metrics {json.dumps(manifest['metrics'])}")
+    return 0
+
+
+def _add_export_doc(sub) -> None:
+    p = sub.add_parser("export-doc", help="add a docstring model (Seq2Seq checkpoint) to an existing bundle")
+    p.add_argument("--checkpoint", required=True, help="folder with model.safetensors + config.json, or a "
+                   "`quill train-doc` output folder (its final/ checkpoint)")
+    p.add_argument("--bundle", default="runs/bundle", help="bundle folder whose manifest is rewritten")
+    p.add_argument("--train-summary", default=None,
+                   help="train_summary.json (default: in the checkpoint folder or next to it)")
+    p.add_argument("--fp32", action="store_true", help="ship fp32 instead of int8")
+    p.set_defaults(func=cmd_export_doc)
+
+
+def cmd_export_doc(args) -> int:
+    from export.doc_bundle import add_docstring_model
+    manifest = add_docstring_model(Path(args.checkpoint), Path(args.bundle), int8=not args.fp32,
+                                   train_summary=Path(args.train_summary) if args.train_summary else None)
+    section = manifest["docstring"]
+    print(f"bundle {args.bundle}: docstring model ({section['params']} params, {section['precision']}), "
+          f"metrics {json.dumps(section['metrics'])}")
     return 0
 
 
@@ -316,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_train_doc(sub)
     _add_export(sub)
+    _add_export_doc(sub)
     _add_serve(sub)
     _add_complete(sub)
     _add_demo(sub)

@@ -60,9 +60,10 @@ class DocstringConfig:
     enabled: bool = True  # hover suggestions and the Add/Regenerate docstring actions
     style: str = "google"  # google | numpy | sphinx
     max_new_tokens: int = 48
+    beam: int = 4  # beam width of the bundle's docstring model (1: greedy); the code LM always decodes greedily
 
     def limits(self) -> dict[str, tuple[int, int]]:
-        return {"max_new_tokens": (4, 256)}
+        return {"max_new_tokens": (4, 256), "beam": (1, 8)}
 
     def choices(self) -> dict[str, tuple[str, ...]]:
         return {"style": ("google", "numpy", "sphinx")}

@@ -1,17 +1,20 @@
-"""Suggested docstrings: a summary line from the code LM plus sections read from the tree-sitter signature.
+"""Suggested docstrings: a summary line from a model plus sections read from the tree-sitter signature.
 
-Pipeline: find_definition (definitions.py) -> summarize (model, or the name when the model gives nothing
-usable) -> render_docstring (google | numpy | sphinx) -> docstring_edit (insert or replace, checked to parse).
+Pipeline: find_definition (definitions.py) -> summarize (the bundle's docstring model for functions when it
+has one, else the code LM; the name when the model gives nothing usable) -> render_docstring (google | numpy |
+sphinx) -> docstring_edit (insert or replace, checked to parse).
 """
 from __future__ import annotations
 
 import re
+import textwrap
 import time
 from dataclasses import dataclass
 
 from .definitions import CLASS, DefinitionInfo, Edit, edit_parses, find_definition
+from .doc_model import DocstringModel
 from .documents import Document
-from .engine import CancelToken, Engine
+from .engine import CancelToken, Cancelled, Engine
 from .naming import param_description, return_description, return_type_guess, summary_from_name
 
 STYLES = ("google", "numpy", "sphinx")
@@ -28,7 +31,7 @@ DANGLING = frozenset({"a", "an", "the", "of", "to", "and", "or", "in", "for", "w
 
 @dataclass(frozen=True)
 class Summary:
-    """The docstring's first line and where it came from ("model" or "name")."""
+    """The docstring's first line and where it came from: "docstring-model", "model" (the code LM) or "name"."""
     text: str
     source: str
 
@@ -95,10 +98,59 @@ def clean_summary(raw: str) -> str | None:
     return text[0].upper() + text[1:] + ("" if text[-1] in ".!?" else ".")
 
 
+def _decorated_start(doc: Document, info: DefinitionInfo) -> int:
+    """Offset of the definition's first decorator (info.start leaves decorators out)."""
+    node = doc.node_at_offset(info.start)
+    while node is not None and node.type not in ("function_definition", "class_definition"):
+        node = node.parent
+    if node is not None and node.parent is not None and node.parent.type == "decorated_definition":
+        return doc.offset_of_byte(node.parent.start_byte)
+    return info.start
+
+
+def definition_source(doc: Document, info: DefinitionInfo, max_chars: int) -> str:
+    """The definition as the docstring model saw functions in training (model/docpairs.py): from its first
+    decorator's line, without its docstring and the blank lines after it, dedented; at most ~max_chars."""
+    text, (ds, de) = doc.text, info.docstring or (0, 0)
+    start = text.rfind("\n", 0, _decorated_start(doc, info)) + 1
+    end = min(info.end, start + 2 * max_chars + de - ds)  # twice: dedenting shortens lines
+    if info.docstring is None:
+        code = text[start:end]
+    elif info.body_inline:
+        code = text[start:ds] + text[de:end]
+    else:
+        line = text.rfind("\n", 0, ds) + 1
+        rest = text[de:end].split("\n")[1:]
+        while rest and not rest[0].strip():
+            rest.pop(0)
+        code = text[start:line] + "\n".join(rest)
+    return textwrap.dedent(code)[:max_chars].rstrip() + "\n"
+
+
+def _docstring_model_summary(doc_model: DocstringModel, doc: Document, info: DefinitionInfo, max_new_tokens: int,
+                             beam: int, cancel: CancelToken | None) -> str | None:
+    """The docstring model's summary of a function, cleaned; None when unusable or cancelled."""
+    code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
+    try:
+        raw = doc_model.generate(code, beam, max_new_tokens, cancel=cancel,
+                                 deadline=time.monotonic() + SUMMARY_TIMEOUT_S)
+    except Cancelled:
+        return None
+    return clean_summary(raw)
+
+
 def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
-              cancel: CancelToken | None = None) -> Summary:
-    """The summary line the code LM writes for the definition, or one read from its name."""
-    if engine is not None:
+              cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4) -> Summary:
+    """The summary line a model writes for the definition, or one read from its name.
+
+    Functions and methods go to the docstring model when the bundle has one (it was trained on functions
+    only); classes, and every definition without it, to the code LM.
+    """
+    if doc_model is not None and info.kind != CLASS:
+        text = _docstring_model_summary(doc_model, doc, info, max_new_tokens, beam, cancel)
+        if text is not None:
+            return Summary(text, "docstring-model")
+    elif engine is not None:
         ids = docstring_prompt(doc, info, engine.encode)
         gen = engine.generate(ids, max_new_tokens, _summary_stop, time.monotonic() + SUMMARY_TIMEOUT_S, cancel)
         text = clean_summary(gen.text)
@@ -224,12 +276,13 @@ def docstring_edit(doc: Document, info: DefinitionInfo, text: str) -> Edit:
 
 
 def suggest_docstring(doc: Document, offset: int, engine: Engine | None, style: str = "google",
-                      max_new_tokens: int = 48, cancel: CancelToken | None = None) -> DocstringSuggestion | None:
+                      max_new_tokens: int = 48, cancel: CancelToken | None = None,
+                      doc_model: DocstringModel | None = None, beam: int = 4) -> DocstringSuggestion | None:
     """The docstring for the definition whose name is at offset; None off a name or if the edit breaks."""
     info = find_definition(doc, offset)
     if info is None:
         return None
-    summary = summarize(engine, doc, info, max_new_tokens, cancel)
+    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam)
     text = render_docstring(info, summary.text, style)
     edit = docstring_edit(doc, info, text)
     if not edit_parses(doc, edit):

@@ -4,10 +4,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import onnxruntime as ort
@@ -51,6 +52,22 @@ class CancelToken:
     def _detach(self, run_options: ort.RunOptions) -> None:
         with self._lock:
             self._running.discard(run_options)
+
+    @contextmanager
+    def running(self) -> Iterator[ort.RunOptions]:
+        """RunOptions for one onnxruntime run that cancel() terminates; raises Cancelled before or during it."""
+        run_options = ort.RunOptions()
+        try:
+            if not self._attach(run_options):
+                raise Cancelled("cancelled before the step")
+            try:
+                yield run_options
+            except Exception:  # onnxruntime signals RunOptions.terminate with a generic Fail error
+                if self.cancelled:
+                    raise Cancelled("cancelled during the step") from None
+                raise
+        finally:
+            self._detach(run_options)
 
 
 @dataclass
@@ -209,18 +226,8 @@ class Engine:
     def extend(self, ids: np.ndarray, past: list[np.ndarray], cancel: CancelToken):
         """step() under cancellation: (B, V) log-probabilities (special tokens but <eos> banned) and the
         extended cache; raises Cancelled."""
-        run_options = ort.RunOptions()
-        try:
-            if not cancel._attach(run_options):
-                raise Cancelled("cancelled before the step")
-            try:
-                logits, past = self.step(ids, past, run_options)
-            except Exception:  # onnxruntime signals RunOptions.terminate with a generic Fail error
-                if cancel.cancelled:
-                    raise Cancelled("cancelled during the step") from None
-                raise
-        finally:
-            cancel._detach(run_options)
+        with cancel.running() as run_options:
+            logits, past = self.step(ids, past, run_options)
         logits[:, self._banned] = -np.inf  # never emit FIM/task tokens
         return _log_softmax(logits), past
 

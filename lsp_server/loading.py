@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from .bundle import Bundle, load_bundle
+from .doc_model import DocstringModel
 from .engine import Engine
 from .errors import QuillError
 
@@ -72,6 +73,10 @@ async def load_engine(ls: QuillServer, path: Path | None, threads: int) -> Engin
         verified = time.perf_counter()
         _report(ls, token, "starting onnxruntime", 50)
         engine = await loop.run_in_executor(ls.inference, Engine, bundle, threads)
+        doc_model = None
+        if bundle.docstring is not None:  # optional: summaries come from the code LM without it
+            _report(ls, token, "starting the docstring model", 75)
+            doc_model = await loop.run_in_executor(ls.inference, DocstringModel, bundle, threads)
     except QuillError as exc:
         _end(ls, token, "model unavailable")
         ls.engine_error = exc
@@ -81,10 +86,11 @@ async def load_engine(ls: QuillServer, path: Path | None, threads: int) -> Engin
             f"Quill: the completion model is unavailable ({exc}). Other features keep working."))
         return ls.engine
     done = time.perf_counter()
-    ls.engine, ls.engine_error = engine, None
+    ls.engine, ls.doc_model, ls.engine_error = engine, doc_model, None
     _end(ls, token, f"{bundle.name} ready")
     _log(ls, types.MessageType.Info,
          f"Quill: model {bundle.name} loaded from {where} in {(done - started) * 1000:.0f} ms "
          f"(verify {(verified - started) * 1000:.0f} ms, onnxruntime session {(done - verified) * 1000:.0f} ms, "
-         f"{engine.session.get_session_options().intra_op_num_threads} threads)")
+         f"{engine.session.get_session_options().intra_op_num_threads} threads"
+         f"{', with its docstring model' if doc_model is not None else ''})")
     return engine

@@ -16,6 +16,7 @@ from pygls.protocol.language_server import lsp_method
 from . import __version__
 from .config import QuillConfig, parse_config
 from .context import OutlineCache, uri_label
+from .doc_model import DocstringModel
 from .documents import Document, DocumentStore
 from .engine import CancelToken, Engine
 from .errors import QuillError
@@ -62,6 +63,7 @@ class QuillServer(LanguageServer):
         self.store = DocumentStore()
         self.config = QuillConfig()
         self.engine: Engine | None = None
+        self.doc_model: DocstringModel | None = None  # the bundle's docstring model, loaded with the engine
         self.engine_error: QuillError | None = None
         self._engine_task: asyncio.Future | None = None
         # One inference worker: two cores are best spent on one request's onnxruntime threads.

@@ -7,7 +7,8 @@ from ..assist import docstring_for
 from ..docstrings import DocstringSuggestion
 from ..server import QuillServer
 
-SOURCES = {"model": "summary by the local model", "name": "summary from the name"}
+SOURCES = {"docstring-model": "summary by the local docstring model", "model": "summary by the local model",
+           "name": "summary from the name"}
 
 
 def hover_markdown(suggestion: DocstringSuggestion) -> str:
