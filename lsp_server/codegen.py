@@ -6,6 +6,7 @@ the longest prefix of whole statements whose edit parses, or '' to withhold) -> 
 """
 from __future__ import annotations
 
+import ast
 import re
 import time
 from dataclasses import dataclass
@@ -166,13 +167,26 @@ def body_edit(target: BodyTarget, code: str) -> Edit:
     return Edit(target.start, target.end, target.lead + code + target.trail)
 
 
+def standalone_parses(code: str, indent: str) -> bool:
+    """The code alone, as a function body, is valid Python: the statement window of edit_parses cannot
+    see a string the code opens and the rest of the file would close (unbalanced triple quotes)."""
+    body = "\n".join("    " + (line[len(indent):] if line.startswith(indent) else line.lstrip(" \t"))
+                     for line in code.split("\n"))
+    try:
+        ast.parse("def _generated():\n" + body + "\n")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
     """The longest prefix of whole statements of code whose edit parses; '' when none does (withheld)."""
     lines = code.split("\n")
     cuts = [len(lines)] + [i for i in reversed(_statement_starts(lines, target.indent)) if i > 0]
     for cut in cuts:
         candidate = "\n".join(lines[:cut]).rstrip()
-        if candidate.strip() and not _is_empty_code(candidate) and edit_parses(doc, body_edit(target, candidate)):
+        if (candidate.strip() and not _is_empty_code(candidate) and standalone_parses(candidate, target.indent)
+                and edit_parses(doc, body_edit(target, candidate))):
             return candidate
     return ""
 

@@ -161,6 +161,7 @@ class Engine:
     def __init__(self, bundle: Bundle, threads: int = 0):
         self.bundle = bundle
         self.cache_key = object()  # identifies this model in cached prompt passes, without keeping it alive
+        self._heal_masks: dict[str, np.ndarray] = {}
         cfg = bundle.model_config
         self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
         self.head_dim = int(cfg["d_model"]) // self.n_heads
@@ -265,7 +266,7 @@ class Engine:
     def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
                               stop: StopFn | None = None, deadline: float | None = None,
                               cancel: CancelToken | None = None,
-                              cache: PromptCache | None = None, skip: int = 0) -> list[Generation]:
+                              cache: PromptCache | None = None, skip: int = 0, heal: str = "") -> list[Generation]:
         """Greedy continuations of the n most likely first tokens, sharing one prompt pass.
 
         The first is plain greedy decoding; all n branches decode together as one batch. With a
@@ -287,7 +288,7 @@ class Engine:
             pre = self.prefill(prompt_ids, cancel, budget, cache.last if cache is not None else None)
             if cache is not None:
                 cache.last = pre
-            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip)
+            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip, heal)
         except Cancelled:
             for gen in gens:
                 gen.stop_reason = "cancelled"
@@ -307,16 +308,44 @@ class Engine:
             return False
         return True
 
+    def heal_mask(self, remaining: str) -> np.ndarray:
+        """(V,) bool: tokens whose text starts with `remaining` or is a non-empty start of it."""
+        cached = self._heal_masks.get(remaining)
+        if cached is None:
+            cached = np.array([bool(t) and (t.startswith(remaining) or remaining.startswith(t))
+                               for t in self.token_texts])
+            if len(self._heal_masks) > 64:
+                self._heal_masks.clear()
+            self._heal_masks[remaining] = cached
+        return cached
+
+    def _healed(self, logprobs: np.ndarray, text: str, heal: str) -> np.ndarray:
+        """Log-probabilities renormalized over the tokens that keep `text` consistent with `heal`."""
+        if len(text) >= len(heal):
+            return logprobs
+        mask = self.heal_mask(heal[len(text):])
+        out = np.full_like(logprobs, -np.inf)
+        if mask.any() and np.isfinite(logprobs[mask]).any():
+            kept = logprobs[mask]
+            out[mask] = kept - (kept.max() + np.log(np.exp(kept - kept.max()).sum()))
+        return out
+
     def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel,
-                     skip: int = 0) -> None:
-        """Decode every branch greedily from its own first token; finished rows leave the batch."""
+                     skip: int = 0, heal: str = "") -> None:
+        """Decode every branch greedily from its own first token; finished rows leave the batch.
+
+        With `heal` (text the user typed that the prompt leaves out, see suggest.heal_text), tokens are
+        constrained to reproduce it first: token healing, so `impo` can become `import` though the
+        tokenizer would never split `import` as `impo` + `rt`.
+        """
         t0 = time.perf_counter()
-        first = np.argsort(-pre.logprobs, kind="stable")[skip:skip + len(gens)]
+        first_logprobs = self._healed(pre.logprobs, "", heal) if heal else pre.logprobs
+        first = np.argsort(-first_logprobs, kind="stable")[skip:skip + len(gens)]
         rows, next_ids = [], []  # rows: index into gens of each live batch row
         for i, (gen, token) in enumerate(zip(gens, first)):
             gen.prompt_ms = pre.ms
             gen.timings["reused_tokens"] = pre.reused
-            if self._accept(gen, int(token), float(pre.logprobs[token]), stop):
+            if self._accept(gen, int(token), float(first_logprobs[token]), stop):
                 rows.append(i)
                 next_ids.append(int(token))
         past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
@@ -330,8 +359,9 @@ class Engine:
             logprobs, past = self.extend(np.array(next_ids, dtype=np.int64)[:, None], past, cancel)
             keep, next_ids = [], []
             for r, i in enumerate(rows):
-                token = int(logprobs[r].argmax())
-                if self._accept(gens[i], token, float(logprobs[r, token]), stop):
+                row = self._healed(logprobs[r], gens[i].text, heal) if heal else logprobs[r]
+                token = int(row.argmax())
+                if self._accept(gens[i], token, float(row[token]), stop):
                     keep.append(r)
                     next_ids.append(token)
             if len(keep) < len(rows):

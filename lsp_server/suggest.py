@@ -25,6 +25,7 @@ __all__ = ["BLOCK", "LINE", "CursorContext", "SuggestOptions", "Suggestion", "cu
 DEFAULT_CONFIDENCE_THRESHOLD = -3.0
 SPARE_BRANCHES = 2
 _CONTINUES_STATEMENT = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
+HEALED_TAIL = re.compile(r"[ \t]*([A-Za-z0-9_]{0,40})$")  # ASCII: the token texts of a word are then exact
 _DEFINITION = re.compile(r"(async\s+def|def|class)\b|@")
 
 
@@ -156,15 +157,23 @@ def make_stop(ctx: CursorContext, max_lines: int) -> StopFn:
 
 
 def heal_text(ctx: CursorContext) -> str:
-    """Spaces the user typed after code on this line: left out of the prompt, expected back from the model.
+    """What the user typed at the end of the line that the prompt leaves out and the model must write
+    again (token healing): trailing spaces, and a partly typed word with the spaces before it.
 
-    The tokenizer attaches a space to the word after it (`Ġargs`), so a prompt ending in a lone space
-    token is one the model never saw in training; it then writes nonsense (`for a in ` -> `sel`).
-    Without the spaces the model writes `Ġargs` itself (token healing, for whitespace).
+    The tokenizer attaches a space to the word after it (`Ġargs`) and never splits `import` as
+    `impo` + `rt`, so a prompt ending in a lone space or in half a word is one the model never saw in
+    training; it then writes nonsense (`for a in ` -> `sel`). The engine constrains the first tokens to
+    reproduce the healed text (Engine.heal_mask), so `x = impo` gets ` import` back whole.
     """
     if ctx.lead or not ctx.line_before.strip():
         return ""
-    return ctx.line_before[len(ctx.line_before.rstrip(" \t")):]
+    m = HEALED_TAIL.search(ctx.line_before)
+    if ctx.line_before[m.start(1) - 1:m.start(1)].isalnum():  # the end of a non-ASCII word: heal nothing
+        return ""
+    heal = m.group()
+    if heal.strip() == ctx.line_before.strip():  # the word is all the line has: the indentation stays
+        heal = heal.lstrip(" \t")
+    return heal
 
 
 def healed_stop(heal: str, stop: StopFn) -> StopFn:
@@ -307,7 +316,7 @@ def _count(text: str) -> int:
 
 
 def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: StopFn, cancel: CancelToken | None,
-              cache: PromptCache, deadline: float, branches: int, skip: int = 0) -> list[Generation]:
+              cache: PromptCache, deadline: float, branches: int, skip: int = 0, heal: str = "") -> list[Generation]:
     """Stage 3: greedy continuations of the most likely first tokens, decoded together as one batch.
 
     Spare branches beyond the n wanted stand in for branches that post-processing empties or that
@@ -315,7 +324,7 @@ def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: Sto
     KV cache), so with one suggestion wanted the spares run only when the greedy one shows nothing.
     """
     return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel,
-                                        cache=cache, skip=skip)
+                                        cache=cache, skip=skip, heal=heal)
 
 
 def finish(doc: Document, ctx: CursorContext, gen: Generation, stop: StopFn, special_names=()) -> str:
@@ -368,7 +377,8 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     if ctx is None:
         return []
     heal = heal_text(ctx)
-    prompt = build_prompt((ctx.prefix + ctx.lead)[:len(ctx.prefix + ctx.lead) - len(heal)], ctx.suffix, engine.encode, engine.special, options.budget, context,
+    head = ctx.prefix + ctx.lead
+    prompt = build_prompt(head[:len(head) - len(heal)], ctx.suffix, engine.encode, engine.special, options.budget, context,
                           order=options.fim_order, prefix_start=reuse.prefix_start if reuse is not None else None)
     if reuse is not None:
         reuse.prefix_start = prompt.prefix_start
@@ -376,7 +386,8 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     n, special = max(options.alternatives, 1), tuple(engine.special)
     # The spares' call finds the prompt pass in the cache: it runs no prompt tokens again.
     run = partial(_generate, engine, prompt.ids, options, healed_stop(heal, engine_stop(ctx, stop)), cancel,
-                  reuse.prompt if reuse is not None else PromptCache(), time.monotonic() + options.timeout_ms / 1000)
+                  reuse.prompt if reuse is not None else PromptCache(), time.monotonic() + options.timeout_ms / 1000,
+                  heal=heal)
     lazy = n == 1
     gens = [unheal(heal, g) for g in run(n if lazy else n + SPARE_BRANCHES)]
     if any(gen.stop_reason == "cancelled" for gen in gens):

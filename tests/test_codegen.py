@@ -226,3 +226,12 @@ def test_a_suffix_budget_makes_the_body_prompt_fim_with_the_code_after_the_funct
     assert ids[split + 1:-1] == prefix_ids
     code = generate_body(engine, doc(text), target, BodyOptions(max_new_tokens=48, suffix_tokens=64))
     assert code == "" or parses(body_edit(target, code).apply(text))
+
+
+def test_code_that_opens_a_string_the_rest_of_the_file_would_close_is_cut_back():
+    from lsp_server.codegen import standalone_parses
+    assert not standalone_parses('    x = 1\n    """unclosed', "    ")
+    assert standalone_parses("    if x:\n        return 1\n    return 2", "    ")
+    text = ADD + '\n\ndef later():\n    """Doc."""\n'
+    after, _ = generated(text, "add", 'total = a + b\n    """\n    return total\n')
+    assert after is not None and '"""\n    return total' not in after and parses(after)

@@ -206,7 +206,7 @@ class BranchEngine:
         return char_encode(text)
 
     def generate_alternatives(self, ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None, cache=None,
-                              skip=0):
+                              skip=0, heal=""):
         from lsp_server.engine import Generation
         self.calls.append((n, skip))
         return [Generation(t, [], [-0.5] * max(len(t), 1), "eos", len(ids)) for t in self.texts[skip:skip + n]]
