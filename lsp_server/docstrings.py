@@ -127,37 +127,35 @@ def definition_source(doc: Document, info: DefinitionInfo, max_chars: int) -> st
     return textwrap.dedent(code)[:max_chars].rstrip() + "\n"
 
 
-def _docstring_model_summary(doc_model: DocstringModel, doc: Document, info: DefinitionInfo, max_new_tokens: int,
-                             beam: int, cancel: CancelToken | None) -> str | None:
-    """The docstring model's summary of a function, cleaned; None when unusable or cancelled."""
-    code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
-    try:
-        raw = doc_model.generate(code, beam, max_new_tokens, cancel=cancel,
-                                 deadline=time.monotonic() + SUMMARY_TIMEOUT_S)
-    except Cancelled:
-        return None
-    return clean_summary(raw)
+def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
+                  cancel: CancelToken | None = None, doc_model: DocstringModel | None = None,
+                  beam: int = 4) -> tuple[str, str]:
+    """(raw text, source) of the model that summarizes this definition: the docstring model for
+    functions and methods when the bundle has one (it was trained on functions only), else the code LM;
+    ("", "none") without a model or when cancelled."""
+    if doc_model is not None and info.kind != CLASS:
+        code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
+        try:
+            return doc_model.generate(code, beam, max_new_tokens, cancel=cancel,
+                                      deadline=time.monotonic() + SUMMARY_TIMEOUT_S), "docstring-model"
+        except Cancelled:
+            return "", "none"
+    if engine is not None:
+        ids = docstring_prompt(doc, info, engine.encode)
+        gen = engine.generate(ids, max_new_tokens, _summary_stop, time.monotonic() + SUMMARY_TIMEOUT_S, cancel)
+        return ("", "none") if gen.stop_reason == "cancelled" else (gen.text, "model")
+    return "", "none"
 
 
 def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
               cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4) -> Summary:
-    """The summary line a model writes for the definition, or one read from its name.
-
-    Functions and methods go to the docstring model when the bundle has one (it was trained on functions
-    only); classes, and every definition without it, to the code LM.
-    """
-    if doc_model is not None and info.kind != CLASS:
-        text = _docstring_model_summary(doc_model, doc, info, max_new_tokens, beam, cancel)
-        if text is not None:
-            return Summary(text, "docstring-model")
-    elif engine is not None:
-        ids = docstring_prompt(doc, info, engine.encode)
-        gen = engine.generate(ids, max_new_tokens, _summary_stop, time.monotonic() + SUMMARY_TIMEOUT_S, cancel)
-        text = clean_summary(gen.text)
-        if text is not None:
-            return Summary(text, "model")
-    # Fallback: the shipped general code LM was never trained on a docstring task and often loops or
-    # writes code after `"""`; a sentence from the name is better than nothing until a docstring model ships.
+    """The summary line a model writes for the definition (model_summary, cleaned), or one read from its name."""
+    raw, source = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam)
+    text = clean_summary(raw) if raw else None
+    if text is not None:
+        return Summary(text, source)
+    # Fallback: an undertrained model loops or writes code after `"""`; a sentence from the name is
+    # better than nothing.
     return Summary(summary_from_name(info), "name")
 
 

@@ -41,6 +41,7 @@ ROWS = [
     ("line_exact_match", "line completion exact match", "n_lines", "latency_ms_line_median"),
     ("line_edit_similarity", "line completion edit similarity", None, None),
     ("docstring_bleu4", "docstring smoothed BLEU-4", "n_docstrings", "latency_ms_docstring_median"),
+    ("docstring_bleu4_model_only", "docstring BLEU-4, model text only", None, None),
     ("docstring_model_share", "docstring share from the model", None, None),
     ("codegen_syntax_ok", "generated body parses", "n_codegen", "latency_ms_codegen_median"),
     ("codegen_edit_similarity", "generated body edit similarity", None, None),

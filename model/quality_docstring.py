@@ -7,7 +7,6 @@ lsp_server.doc_model loads. `docstring_for` is the one function that picks betwe
 from __future__ import annotations
 
 import importlib.util
-import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from lsp_server.bundle import Bundle
 from lsp_server.config import DocstringConfig
 from lsp_server.definitions import DefinitionInfo, find_definition
-from lsp_server.docstrings import summarize
+from lsp_server.docstrings import clean_summary, model_summary, summary_from_name
 from lsp_server.documents import Document
 from lsp_server.engine import Engine
 from lsp_server.errors import QuillError
@@ -79,27 +78,24 @@ def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
     return models
 
 
-def function_code(doc: Document, info: DefinitionInfo) -> str:
-    """The function's source (from `def`, its docstring already removed), dedented."""
-    return textwrap.dedent(info.header_indent + doc.text[info.start:info.end])
+def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str) -> tuple[str, str, str]:
+    """(first sentence the server shows, its source, first sentence of the model's own text).
 
-
-def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str) -> tuple[str, str]:
-    """(first sentence of the generated docstring, where it came from: "model" or "name").
-
-    LM: the server's summary line, which falls back to a sentence made from the name when the code
-    LM writes nothing usable; that sentence is scored too (source "name").
+    The server cleans the model's text (lsp_server.docstrings.clean_summary) and falls back to a sentence
+    made from the name when nothing usable is left (source "name"); the third item is the model's raw
+    text with no fallback, which is what the docstring-model ablation compares.
     """
-    if which == SEQ2SEQ:
-        # ---- The seq2seq docstring model: the single place where quill eval calls it. ----
-        return first_sentence(models.doc_model.generate(function_code(doc, info))), "model"
-    summary = summarize(models.engine, doc, info, DocstringConfig().max_new_tokens)
-    return first_sentence(summary.text), summary.source
+    doc_model = models.doc_model if which == SEQ2SEQ else None
+    raw, source = model_summary(models.engine, doc, info, DocstringConfig().max_new_tokens, doc_model=doc_model,
+                                beam=DocstringConfig().beam)
+    text = clean_summary(raw) if raw else None
+    shown, shown_source = (text, source) if text is not None else (summary_from_name(info), "name")
+    return first_sentence(shown), shown_source, first_sentence(raw.split('"""')[0])
 
 
 def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str) -> dict:
     """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples."""
-    references, hypotheses, from_model, ms = [], [], [], []
+    references, hypotheses, raw_hypotheses, from_model, ms = [], [], [], [], []
     progress = Progress(f"docstrings ({which})", len(samples))
     for sample in samples:
         text = without_docstring(sample)
@@ -107,15 +103,17 @@ def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: 
         info = find_definition(doc, sample.info.name_start) if doc is not None else None
         started = time.perf_counter()
         try:
-            generated, source = docstring_for(models, doc, info, which) if info is not None else ("", "none")
+            generated, source, raw = docstring_for(models, doc, info, which) if info is not None else ("", "none", "")
         except QuillError:  # InputTooComplex: nothing would be shown
-            generated, source = "", "none"
+            generated, source, raw = "", "none", ""
         ms.append((time.perf_counter() - started) * 1000)
         references.append(sample.summary)
         hypotheses.append(generated)
-        from_model.append(float(source == "model"))
+        raw_hypotheses.append(raw)
+        from_model.append(float(source not in ("name", "none")))
         progress.advance()
     bleu = round(smoothed_bleu4(references, hypotheses), 2) if references else None
-    return {"docstring_bleu4": bleu,
+    raw_bleu = round(smoothed_bleu4(references, raw_hypotheses), 2) if references else None
+    return {"docstring_bleu4": bleu, "docstring_bleu4_model_only": raw_bleu,
             "docstring_model_share": mean_or_none(from_model), "n_docstrings": len(samples),
             "latency_ms_docstring_median": median_ms(ms)}

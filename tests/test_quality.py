@@ -220,7 +220,9 @@ def test_the_seq2seq_path_loads_the_bundles_docstring_model_and_scores_its_first
             seen["path"] = path
             return cls()
 
-        def generate(self, code: str) -> str:
+        max_source_tokens = 256
+
+        def generate(self, code: str, beam: int = 4, max_tokens: int = 40, cancel=None, deadline=None) -> str:
             seen["code"] = code
             return "Compute the area. Uses math.pi."
 
@@ -232,9 +234,9 @@ def test_the_seq2seq_path_loads_the_bundles_docstring_model_and_scores_its_first
     area = next(s for s in documented_functions(source()) if s.info.name == "area")
     doc = Document(area.source.uri, without_docstring(area))
     assert docstring_for(models, doc, find_definition(doc, area.info.name_start), SEQ2SEQ) == \
-        ("Compute the area.", "model")
+        ("Compute the area.", "docstring-model", "Compute the area.")
     assert seen["path"] == shipped.path
-    assert seen["code"] == "def area(radius):\n    return math.pi * radius ** 2"
+    assert seen["code"].rstrip() == "def area(radius):\n    return math.pi * radius ** 2"
     monkeypatch.setitem(sys.modules, "lsp_server.doc_model", None)  # the module is not there: a clean error
     with pytest.raises(EvalError, match="cannot run it"):
         load_models(bundle, engine=None, which=SEQ2SEQ)
