@@ -34,13 +34,34 @@ def _has_test_split(corpus_dir: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
+CORPUS_HASHES = "corpus_hashes.txt"
+
+
+def write_corpus_hashes(out_dir: Path, corpora: list[Path]) -> bool:
+    """corpus_hashes.txt: model.dedup.content_hash of every train-split file of the corpora the bundle's
+    weights were trained on (`quill eval` refuses a folder that overlaps it); False when there are none.
+    A corpus may also be given as an earlier bundle's corpus_hashes.txt (fine-tuning keeps its base's)."""
+    from model.corpus import load_split
+    from model.dedup import content_hash
+    hashes: set[str] = set()
+    for c in map(Path, corpora):
+        if c.is_file():
+            hashes.update(line.strip() for line in c.read_text().splitlines() if line.strip())
+        elif (c / "train.jsonl").exists():
+            hashes.update(content_hash(r["text"]) for r in load_split(c, "train"))
+    if hashes:
+        (Path(out_dir) / CORPUS_HASHES).write_text("".join(f"{h}\n" for h in sorted(hashes)))
+    return bool(hashes)
+
+
 def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir: Path | None = None,
                  train_summary: Path | None = None, int8: bool = True, name: str = "quill-code-lm",
-                 log=print, docstring_checkpoint: Path | None = None) -> dict:
+                 log=print, docstring_checkpoint: Path | None = None, trained_on: tuple[Path, ...] = ()) -> dict:
     """Export, check parity, quantize and write a verified bundle folder; returns the manifest.
 
     With docstring_checkpoint (a Seq2Seq checkpoint folder), the docstring model is added too
-    (export/doc_bundle.py).
+    (export/doc_bundle.py). `trained_on`: other corpora the weights saw (a model fine-tuned from another
+    was also trained on that one's corpus); their train files go into corpus_hashes.txt with corpus_dir's.
     """
     from model.tokenizer import load_tokenizer, special_ids
     from model.transformer import load_model
@@ -101,7 +122,10 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         "weight_map": names,  # torch parameter -> its ONNX initializer(s), for `quill train --init BUNDLE`
         "files": {},
     }
-    for fname in ("model.onnx", "tokenizer.json", "reference.npz"):
+    files = ["model.onnx", "tokenizer.json", "reference.npz"]
+    if write_corpus_hashes(out_dir, [Path(c) for c in (corpus_dir, *trained_on) if c is not None]):
+        files.append(CORPUS_HASHES)
+    for fname in files:
         manifest["files"][fname] = {"sha256": sha256_file(out_dir / fname), "bytes": (out_dir / fname).stat().st_size}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if docstring_checkpoint is not None:

@@ -153,6 +153,9 @@ def _add_export(sub) -> None:
     p.add_argument("--train-summary", default=None, help="train_summary.json (default: next to the checkpoint)")
     p.add_argument("--out", default="runs/bundle")
     p.add_argument("--fp32", action="store_true", help="ship fp32 instead of int8")
+    p.add_argument("--trained-on", action="append", default=[], metavar="CORPUS",
+                   help="another corpus folder the weights were trained on (repeatable; e.g. the one of the model "
+                        "--init started from): its train files join the bundle's corpus_hashes.txt")
     p.add_argument("--name", default="quill-code-lm")
     p.add_argument("--docstring-checkpoint", default=None, metavar="DIR",
                    help="also add this docstring model (a Seq2Seq checkpoint folder) to the bundle")
@@ -165,7 +168,8 @@ def cmd_export(args) -> int:
     summary = Path(args.train_summary) if args.train_summary else ckpt.parent / "train_summary.json"
     manifest = build_bundle(ckpt, Path(args.tokenizer), Path(args.out), Path(args.corpus) if args.corpus else None,
                             summary, int8=not args.fp32, name=args.name,
-                            docstring_checkpoint=Path(args.docstring_checkpoint) if args.docstring_checkpoint else None)
+                            docstring_checkpoint=Path(args.docstring_checkpoint) if args.docstring_checkpoint else None,
+                            trained_on=tuple(Path(t) for t in args.trained_on))
     size = sum(f["bytes"] for f in manifest["files"].values())
     print(f"bundle {args.out}: {size / 1e6:.1f} MB, metrics {json.dumps(manifest['metrics'])}")
     return 0
@@ -179,6 +183,9 @@ def _add_export_doc(sub) -> None:
     p.add_argument("--train-summary", default=None,
                    help="train_summary.json (default: in the checkpoint folder or next to it)")
     p.add_argument("--fp32", action="store_true", help="ship fp32 instead of int8")
+    p.add_argument("--trained-on", action="append", default=[], metavar="CORPUS",
+                   help="another corpus folder the weights were trained on (repeatable; e.g. the one of the model "
+                        "--init started from): its train files join the bundle's corpus_hashes.txt")
     p.set_defaults(func=cmd_export_doc)
 
 

@@ -67,8 +67,9 @@ def export_finetuned(cfg, log=print) -> Path:
     base = json.loads((Path(cfg.init) / "manifest.json").read_text()).get("name", "quill-code-lm")
     corpus = Path(cfg.corpus) if (Path(cfg.corpus) / "summary.json").exists() else None
     bundle = out / "bundle"
+    base_hashes = Path(cfg.init) / "corpus_hashes.txt"  # the base model's training files stay recorded
     build_bundle(out / "final", Path(cfg.tokenizer), bundle, corpus, out / "train_summary.json", int8=True,
-                 name=f"{base}-finetuned", log=log)
+                 name=f"{base}-finetuned", log=log, trained_on=(base_hashes,) if base_hashes.exists() else ())
     path = bundle.resolve()
     log(f"fine-tuned bundle: {path}\n"
         f"  try it:   quill complete FILE LINE COL --bundle {path}\n"

@@ -272,3 +272,27 @@ def test_int8_bundle_loads_and_stays_close_to_pytorch(tokenizer_path, model, tmp
     assert "quill.format_version" in meta
     engine = Engine.load(tmp_path / "int8", threads=1)
     assert engine.generate(engine.encode(PROMPT), max_new_tokens=4).stop_reason in {"eos", "max_tokens"}
+
+
+def test_the_bundle_records_the_content_hashes_of_every_training_corpus(tmp_path, checkpoint, tokenizer_path):
+    import json as _json
+
+    from export.bundle import build_bundle
+    from lsp_server.bundle import load_bundle
+    from model.dedup import content_hash
+    corpora = []
+    for i, texts in enumerate([["a = 1\n", "b = 2\n"], ["c = 3\r\n"]]):
+        c = tmp_path / f"corpus{i}"
+        c.mkdir()
+        (c / "train.jsonl").write_text("".join(_json.dumps({"path": f"f{j}.py", "text": t}) + "\n"
+                                               for j, t in enumerate(texts)))
+        corpora.append(c)
+    earlier = tmp_path / "earlier_hashes.txt"
+    earlier.write_text("00000000deadbeef\n")
+    manifest = build_bundle(checkpoint, tokenizer_path, tmp_path / "out", corpus_dir=corpora[0], int8=False,
+                            log=lambda *_: None, trained_on=(corpora[1], earlier))
+    lines = (tmp_path / "out" / "corpus_hashes.txt").read_text().split()
+    assert lines == sorted({content_hash("a = 1\n"), content_hash("b = 2\n"), content_hash("c = 3\n"),
+                            "00000000deadbeef"})
+    assert "corpus_hashes.txt" in manifest["files"]
+    load_bundle(tmp_path / "out")  # the extra file is hashed like every other
