@@ -1,6 +1,7 @@
 """The ONNX inference engine: greedy decoding with a KV cache, stop rules, deadline and cancellation."""
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
@@ -308,12 +309,26 @@ class Engine:
             return False
         return True
 
+    @cached_property
+    def _sorted_texts(self) -> tuple[list[str], np.ndarray, dict[str, list[int]]]:
+        """Token texts sorted (those starting with a string form one run), their ids, and text -> ids."""
+        pairs = sorted((t, i) for i, t in enumerate(self.token_texts) if t)
+        by_text: dict[str, list[int]] = {}
+        for t, i in pairs:
+            by_text.setdefault(t, []).append(i)
+        return [t for t, _ in pairs], np.array([i for _, i in pairs], dtype=np.int64), by_text
+
     def heal_mask(self, remaining: str) -> np.ndarray:
         """(V,) bool: tokens whose text starts with `remaining` or is a non-empty start of it."""
         cached = self._heal_masks.get(remaining)
         if cached is None:
-            cached = np.array([bool(t) and (t.startswith(remaining) or remaining.startswith(t))
-                               for t in self.token_texts])
+            texts, ids, by_text = self._sorted_texts
+            cached = np.zeros(len(self.token_texts), dtype=bool)
+            lo = bisect.bisect_left(texts, remaining)
+            hi = bisect.bisect_left(texts, remaining + "\U0010ffff", lo)
+            cached[ids[lo:hi]] = True  # texts starting with remaining
+            for k in range(1, len(remaining)):
+                cached[by_text.get(remaining[:k], [])] = True  # texts that are a start of remaining
             if len(self._heal_masks) > 64:
                 self._heal_masks.clear()
             self._heal_masks[remaining] = cached
