@@ -10,7 +10,7 @@ from functools import partial
 
 from lsprotocol import types
 
-from .codegen import COMMENT, BodyOptions, BodySuggestion, find_body_target, suggest_body
+from .codegen import COMMENT, BodySuggestion, find_body_target, suggest_body
 from .definitions import Edit, find_definition
 from .docstrings import DocstringSuggestion, suggest_docstring
 from .documents import Document
@@ -58,7 +58,7 @@ async def body_for(ls: QuillServer, uri: str, position: types.Position,
     engine = await ls.wait_engine()
     if engine is None:
         return None
-    options = BodyOptions(ls.config.codegen.max_new_tokens, ls.config.codegen.max_lines)
+    options = ls.config.codegen.body_options()
     found = await ls.run_inference(snapshot, f"codegen.{kind}", suggest_body, snapshot, offset, engine, options)
     return None if found is None else (found, snapshot)
 

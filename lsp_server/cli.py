@@ -310,9 +310,24 @@ def _add_eval(sub) -> None:
     p.add_argument("--max-tokens", type=int, default=60_000, help="next-token positions scored (default 60000)")
     p.add_argument("--line-samples", type=int, default=400, help="line cuts completed (default 400)")
     p.add_argument("--docstring-samples", type=int, default=200, help="docstrings generated (default 200)")
+    p.add_argument("--settings", default=None, metavar="JSON",
+                   help='server settings to measure, as the editor sends them, e.g. \'{"inline": {"prefix_tokens": 512}}\'')
     p.add_argument("--codegen-samples", type=int, default=150, help="function bodies generated (default 150)")
     p.add_argument("--json", default=None, metavar="OUT", help="also write every number and the config to OUT")
     p.set_defaults(func=cmd_eval)
+
+
+def _eval_settings(text: str | None):
+    """The server settings `quill eval --settings JSON` measures; a bad setting is an error, not a default."""
+    from .config import parse_config
+    try:
+        data = json.loads(text) if text else None
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"quill eval: --settings is not JSON: {exc}")
+    config, problems = parse_config(data)
+    if problems:
+        raise SystemExit(f"quill eval: --settings: {'; '.join(problems)}")
+    return config
 
 
 def cmd_eval(args) -> int:
@@ -324,9 +339,10 @@ def cmd_eval(args) -> int:
     negative = [name for name, value in counts.items() if value < 0]
     if negative or args.max_files == 0:
         raise SystemExit(f"quill eval: {', '.join(negative) or '--max-files'} must be positive")
+    settings = _eval_settings(args.settings)
     options = EvalOptions(Path(args.corpus), Path(args.bundle) if args.bundle else None, args.max_files, args.seed,
                           args.docstring_model, TokenOptions(max_tokens=args.max_tokens),
-                          args.line_samples, args.docstring_samples, args.codegen_samples)
+                          args.line_samples, args.docstring_samples, args.codegen_samples, settings=settings)
     try:
         result = run_eval(options)
     except QuillError as exc:  # EvalOverlap, EvalError, BundleCorrupt, ModelUnavailable

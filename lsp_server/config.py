@@ -74,9 +74,15 @@ class CodegenConfig:
     enabled: bool = True  # the Generate body action and quill.generateBody
     max_new_tokens: int = 128
     max_lines: int = 30
+    suffix_tokens: int = 0  # > 0: the prompt also shows this much code after the function (FIM)
 
     def limits(self) -> dict[str, tuple[int, int]]:
-        return {"max_new_tokens": (8, 512), "max_lines": (1, 200)}
+        return {"max_new_tokens": (8, 512), "max_lines": (1, 200), "suffix_tokens": (0, 512)}
+
+    def body_options(self):
+        """The code-generation options these settings stand for."""
+        from .codegen import BodyOptions  # codegen imports the engine; config stays light
+        return BodyOptions(self.max_new_tokens, self.max_lines, suffix_tokens=self.suffix_tokens)
 
 
 @dataclass

@@ -12,6 +12,7 @@ onnxruntime engine: no torch.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsp_server.bundle import load_bundle
+from lsp_server.config import QuillConfig
 from lsp_server.engine import Engine
 
 from .quality_docstring import AUTO, eval_docstrings, load_models, resolve_docstring_model
@@ -32,7 +34,7 @@ from .quality_samples import (
     select_files,
     without_body,
 )
-from .quality_tasks import TokenOptions, body_options, eval_codegen, eval_lines, eval_tokens
+from .quality_tasks import TokenOptions, eval_codegen, eval_lines, eval_tokens, line_options
 
 # (metric key, label, its sample count key, its latency key) of the printed table, in order.
 ROWS = [
@@ -62,6 +64,7 @@ class EvalOptions:
     codegen_samples: int = 150
     lines_per_file: int = 5
     functions_per_file: int = 3
+    settings: QuillConfig = field(default_factory=QuillConfig)  # the server settings to measure
 
 
 def _warn(message: str) -> None:
@@ -85,15 +88,15 @@ def run_eval(options: EvalOptions) -> dict:
     result: dict = {}
     result.update(eval_tokens(engine, files, options.seed, options.tokens))
     cuts = sample_line_cuts(files, options.seed, options.lines_per_file, options.line_samples)
-    result.update(eval_lines(engine, cuts))
+    result.update(eval_lines(engine, cuts, line_options(options.settings.inline)))
     found = [documented_functions(f) for f in files]
     doc_samples = sample_functions(found, random.Random(f"{options.seed}:docstrings"), options.functions_per_file,
                                    options.docstring_samples)
-    result.update(eval_docstrings(models, doc_samples, which))
-    max_lines = body_options().max_lines
+    result.update(eval_docstrings(models, doc_samples, which, options.settings.docstring))
+    max_lines = options.settings.codegen.max_lines
     code_samples = sample_functions(found, random.Random(f"{options.seed}:codegen"), options.functions_per_file,
                                     options.codegen_samples, keep=lambda s: without_body(s, max_lines) is not None)
-    result.update(eval_codegen(engine, code_samples))
+    result.update(eval_codegen(engine, code_samples, options.settings.codegen.body_options()))
     result.update(n_files=len(files), n_files_skipped=selection.n_skipped)
     result["config"] = {
         "bundle": bundle.name, "bundle_path": str(bundle.path), "corpus": str(root), "max_files": options.max_files,
@@ -101,6 +104,7 @@ def run_eval(options: EvalOptions) -> dict:
         "max_tokens": options.tokens.max_tokens, "window": options.tokens.window,
         "line_samples": options.line_samples, "docstring_samples": options.docstring_samples,
         "codegen_samples": options.codegen_samples, "skipped": selection.skipped,
+        "settings": dataclasses.asdict(options.settings),
         "wall_s": round(time.monotonic() - started, 1), "files": [f.rel for f in files],
     }
     return result

@@ -78,22 +78,25 @@ def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
     return models
 
 
-def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str) -> tuple[str, str, str]:
+def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
+                  config: DocstringConfig | None = None) -> tuple[str, str, str]:
     """(first sentence the server shows, its source, first sentence of the model's own text).
 
     The server cleans the model's text (lsp_server.docstrings.clean_summary) and falls back to a sentence
     made from the name when nothing usable is left (source "name"); the third item is the model's raw
     text with no fallback, which is what the docstring-model ablation compares.
     """
+    config = config or DocstringConfig()
     doc_model = models.doc_model if which == SEQ2SEQ else None
-    raw, source = model_summary(models.engine, doc, info, DocstringConfig().max_new_tokens, doc_model=doc_model,
-                                beam=DocstringConfig().beam)
+    raw, source = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
+                                beam=config.beam)
     text = clean_summary(raw) if raw else None
     shown, shown_source = (text, source) if text is not None else (summary_from_name(info), "name")
     return first_sentence(shown), shown_source, first_sentence(raw.split('"""')[0])
 
 
-def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str) -> dict:
+def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str,
+                    config: DocstringConfig | None = None) -> dict:
     """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples."""
     references, hypotheses, raw_hypotheses, from_model, ms = [], [], [], [], []
     progress = Progress(f"docstrings ({which})", len(samples))
@@ -103,7 +106,7 @@ def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: 
         info = find_definition(doc, sample.info.name_start) if doc is not None else None
         started = time.perf_counter()
         try:
-            generated, source, raw = docstring_for(models, doc, info, which) if info is not None else ("", "none", "")
+            generated, source, raw = docstring_for(models, doc, info, which, config) if info is not None else ("", "none", "")
         except QuillError:  # InputTooComplex: nothing would be shown
             generated, source, raw = "", "none", ""
         ms.append((time.perf_counter() - started) * 1000)

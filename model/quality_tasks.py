@@ -132,9 +132,9 @@ def eval_tokens(engine: Engine, files: list[SourceFile], seed: int, options: Tok
 
 # --- line completion ------------------------------------------------------------------------------------------
 
-def line_options() -> SuggestOptions:
-    """The inline-completion options of a default server configuration, with the eval deadline."""
-    return dataclasses.replace(InlineConfig().suggest_options(), timeout_ms=EVAL_TIMEOUT_MS)
+def line_options(config: InlineConfig | None = None) -> SuggestOptions:
+    """The inline-completion options of a server configuration (default: the defaults), eval deadline."""
+    return dataclasses.replace((config or InlineConfig()).suggest_options(), timeout_ms=EVAL_TIMEOUT_MS)
 
 
 def complete_line(engine: Engine, source: SourceFile, cut: LineCut, options: SuggestOptions) -> str:
@@ -147,9 +147,9 @@ def complete_line(engine: Engine, source: SourceFile, cut: LineCut, options: Sug
     return found.text.split("\n")[0] if found is not None else ""
 
 
-def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]]) -> dict:
+def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: SuggestOptions | None = None) -> dict:
     """line_exact_match (share) and line_edit_similarity (0..100); a withheld suggestion counts as ''."""
-    options = line_options()
+    options = options or line_options()
     matches, similarities, ms = [], [], []
     withheld = 0
     progress = Progress("line completion (cuts)", len(cuts))
@@ -167,10 +167,9 @@ def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]]) -> dict:
 
 # --- body generation ------------------------------------------------------------------------------------------
 
-def body_options() -> BodyOptions:
-    """The body-generation limits of a default server configuration."""
-    config = CodegenConfig()
-    return BodyOptions(config.max_new_tokens, config.max_lines)
+def body_options(config: CodegenConfig | None = None) -> BodyOptions:
+    """The body-generation options of a server configuration (default: the defaults)."""
+    return (config or CodegenConfig()).body_options()
 
 
 def parses_cleanly(text: str) -> bool:
@@ -194,9 +193,9 @@ def generate_for(engine: Engine, sample: FunctionSample, options: BodyOptions) -
     return textwrap.dedent(code).rstrip(), ok, case.reference
 
 
-def eval_codegen(engine: Engine, samples: list[FunctionSample]) -> dict:
+def eval_codegen(engine: Engine, samples: list[FunctionSample], options: BodyOptions | None = None) -> dict:
     """codegen_syntax_ok (share; withheld fails) and codegen_edit_similarity (0..100) to the real bodies."""
-    options = body_options()
+    options = options or body_options()
     oks, similarities, ms = [], [], []
     withheld = 0
     progress = Progress("body generation (functions)", len(samples))

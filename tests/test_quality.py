@@ -271,3 +271,15 @@ def test_eval_runs_end_to_end_on_a_small_folder(tmp_path):
     assert config["bundle"] == load_bundle().name and config["seed"] == 1 and config["docstring_model"] == LM
     assert sorted(config["files"]) == ["pkg/__init__.py", "pkg/text.py", "shapes.py"]
     assert "docstring smoothed BLEU-4" in format_table(result)
+
+
+def test_eval_settings_are_the_servers_and_a_bad_one_is_an_error():
+    from lsp_server.cli import _eval_settings
+    config = _eval_settings('{"inline": {"prefix_tokens": 512}, "codegen": {"suffix_tokens": 64}}')
+    assert config.inline.suggest_options().budget.prefix_tokens == 512
+    assert config.codegen.body_options().suffix_tokens == 64
+    assert _eval_settings(None).inline.prefix_tokens == 256
+    with pytest.raises(SystemExit, match="inline.prefix_tokenz"):
+        _eval_settings('{"inline": {"prefix_tokenz": 512}}')
+    with pytest.raises(SystemExit, match="not JSON"):
+        _eval_settings("{inline")
