@@ -15,6 +15,7 @@ from .bounds import check_position
 from .definitions import DefinitionInfo, Edit, edit_parses, find_function
 from .documents import Document
 from .engine import CancelToken, Engine
+from .suggest import loop_start
 
 FUNCTION_BODY, COMMENT = "function", "comment"
 ENCODING_DECLARATION = re.compile(r"#.*?coding[:=]")  # PEP 263, on line 1 or 2
@@ -119,6 +120,9 @@ def find_body_target(doc: Document, offset: int) -> BodyTarget | None:
 def make_body_stop(indent: str, max_lines: int, stop_at_blank: bool):
     """Stop rule: end at a line leaving the indentation, after max_lines, or (stop_at_blank) at a blank line."""
     def stop(text: str) -> int | None:
+        loop = loop_start(text)  # a degenerate loop ends the body where it starts (statements get cut back)
+        if loop is not None:
+            return loop
         lines = text.split("\n")
         for i, line in enumerate(lines[:-1]):  # only complete lines can be judged
             if i == 0:
@@ -191,9 +195,16 @@ def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
     return ""
 
 
+RETRY_BRANCHES = 3  # when greedy decoding gives nothing that parses, the next most likely first tokens
+
+
 def generate_body(engine: Engine, doc: Document, target: BodyTarget, options: BodyOptions = BodyOptions(),
                   cancel: CancelToken | None = None) -> str:
-    """Code for the target that parses in place (whole lines, indented), or '' to withhold it."""
+    """Code for the target that parses in place (whole lines, indented), or '' to withhold it.
+
+    Greedy decoding first; when nothing of it parses (a small model's loops, a statement cut at the token
+    limit), up to RETRY_BRANCHES continuations of the next most likely first tokens, best first.
+    """
     ids = _prompt_ids(target.prompt, engine.encode, options.prompt_tokens)
     suffix = doc.text[target.end:] if options.suffix_tokens > 0 else ""
     if ids and suffix.strip():
@@ -201,12 +212,28 @@ def generate_body(engine: Engine, doc: Document, target: BodyTarget, options: Bo
     if not ids:
         return ""
     stop = make_body_stop(target.indent, options.max_lines, target.stop_at_blank)
-    gen = engine.generate(ids, options.max_new_tokens, stop, time.monotonic() + options.timeout_s, cancel)
+    deadline = time.monotonic() + options.timeout_s
+    gen = engine.generate(ids, options.max_new_tokens, stop, deadline, cancel)
     if gen.stop_reason == "cancelled":
         return ""
+    code = _parseable_body(doc, target, gen.text, stop)
+    if code or not hasattr(engine, "generate_alternatives"):
+        return code
+    branches = engine.generate_alternatives(ids, RETRY_BRANCHES, options.max_new_tokens, stop, deadline, cancel,
+                                            skip=1)
+    for branch in sorted(branches, key=lambda g: g.mean_logprob, reverse=True):
+        if branch.stop_reason == "cancelled":
+            return ""
+        if code := _parseable_body(doc, target, branch.text, stop):
+            return code
+    return ""
+
+
+def _parseable_body(doc: Document, target: BodyTarget, generated: str, stop) -> str:
+    """The generated text as whole indented lines, cut back to statements that parse; '' when none do."""
     # Generation may end (eos, max_tokens, deadline) inside a last line the stop rule could not judge yet.
-    cut = stop(gen.text + "\n")
-    text = gen.text if cut is None else gen.text[:cut]
+    cut = stop(generated + "\n")
+    text = generated if cut is None else generated[:cut]
     head = text.lstrip(" \t")
     # After a leading newline the model writes whole lines, indentation included.
     body = head.lstrip("\n") if head.startswith("\n") else target.indent + head

@@ -235,3 +235,25 @@ def test_code_that_opens_a_string_the_rest_of_the_file_would_close_is_cut_back()
     text = ADD + '\n\ndef later():\n    """Doc."""\n'
     after, _ = generated(text, "add", 'total = a + b\n    """\n    return total\n')
     assert after is not None and '"""\n    return total' not in after and parses(after)
+
+
+def test_a_degenerate_loop_ends_the_body_where_it_starts():
+    stop = make_body_stop("    ", 30, False)
+    text = "x = 1\n    y = f('test.test.test.test.test.test"
+    assert text[:stop(text)] == "x = 1\n    y = f('test"
+
+
+def test_when_greedy_gives_nothing_that_parses_the_next_branches_are_tried_best_first():
+    from lsp_server.engine import Generation
+
+    class BranchingEngine(FakeEngine):
+        def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
+                                  skip=0):
+            self.asked = (n, skip)
+            texts = [("return (a +\n", -0.1), ("return b - a\n\n", -2.0), ("return a + b\n\n", -0.5)]
+            return [Generation(t, [1], [lp], "eos", len(prompt_ids)) for t, lp in texts]
+
+    engine = BranchingEngine("return (\n")  # greedy: an unclosed bracket, nothing parses
+    suggestion = suggest_body(doc(ADD), ADD.index("add"), engine)
+    assert suggestion is not None and suggestion.code == "    return a + b"  # the best branch that parses
+    assert engine.asked == (3, 1)
