@@ -32,7 +32,7 @@ from .corpus import load_split
 from .data import eval_windows, plain_stream, sample_batch
 from .docpairs import build_pairs
 from .seq2seq import Seq2Seq, load_seq2seq
-from .tokenizer import EOS, PAD, SPECIAL_TOKENS, encode, load_tokenizer
+from .tokenizer import EOS, PAD, SPECIAL_TOKENS, load_tokenizer
 from .train import TrainState, _time_left, lr_at, make_optimizer, save_checkpoint
 from .transformer import ModelConfig, save_model
 
