@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import ast
 import difflib
-import inspect
 import re
 import statistics
 
 # A sentence ends at . ! or ? followed by white space or the end, but not after these abbreviations.
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "resp.", "no.")
 
 
 def exact_match(prediction: str, target: str) -> bool:
@@ -40,15 +37,11 @@ def docstring_value(literal: str) -> str | None:
 
 
 def first_sentence(docstring: str) -> str:
-    """The summary a docstring starts with: its first paragraph up to the first sentence end, on one line."""
-    text = inspect.cleandoc(docstring.expandtabs(8))
-    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
-    line = " ".join(paragraph.split())
-    for match in _SENTENCE_END.finditer(line):
-        end = match.end()
-        if not line[:end].lower().endswith(_ABBREVIATIONS):
-            return line[:end]
-    return line
+    """The summary a docstring starts with, by the rule the docstring model's training targets follow
+    (model.docpairs.first_sentence: first paragraph to the first sentence end, a copied signature line
+    skipped, field lists and section headers end it), so that references and targets agree."""
+    from .docpairs import first_sentence as summary_of
+    return summary_of(docstring)
 
 
 def median_ms(values: list[float]) -> float | None:
