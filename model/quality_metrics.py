@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 import statistics
 
 # A sentence ends at . ! or ? followed by white space or the end, but not after these abbreviations.
