@@ -40,7 +40,7 @@ async def docstring_for(ls: QuillServer, uri: str, position: types.Position, kin
         return None
     engine = await ls.wait_engine()  # None: the summary comes from the name, the rest still works
     cfg = ls.config.docstring
-    suggest = partial(suggest_docstring, doc_model=ls.doc_model, beam=cfg.beam)  # doc_model: loaded with engine
+    suggest = partial(suggest_docstring, doc_model=ls.doc_model, beam=cfg.beam, min_score=cfg.min_score)  # doc_model: loaded with engine
     found = await ls.run_inference(snapshot, f"docstring.{kind}", suggest, snapshot, offset, engine,
                                    cfg.style, cfg.max_new_tokens)
     return None if found is None else (found, snapshot)

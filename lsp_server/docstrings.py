@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from .definitions import CLASS, DefinitionInfo, Edit, edit_parses, find_definition
-from .doc_model import DocstringModel
+from .doc_model import BeamOptions, DocstringModel
 from .documents import Document
 from .engine import CancelToken, Cancelled, Engine
 from .naming import param_description, return_description, return_type_guess, summary_from_name
@@ -129,33 +129,39 @@ def definition_source(doc: Document, info: DefinitionInfo, max_chars: int) -> st
 
 def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
                   cancel: CancelToken | None = None, doc_model: DocstringModel | None = None,
-                  beam: int = 4) -> tuple[str, str]:
-    """(raw text, source) of the model that summarizes this definition: the docstring model for
-    functions and methods when the bundle has one (it was trained on functions only), else the code LM;
-    ("", "none") without a model or when cancelled."""
+                  beam: int = 4, min_score: float | None = None) -> tuple[str, str, bool]:
+    """(raw text, source, confident) of the model that summarizes this definition: the docstring model
+    for functions and methods when the bundle has one (it was trained on functions only), else the code
+    LM; ("", "none", False) without a model or when cancelled. With `min_score`, the docstring model is
+    confident only when its length-normalized beam log-probability reaches it."""
     if doc_model is not None and info.kind != CLASS:
         code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
+        deadline = time.monotonic() + SUMMARY_TIMEOUT_S
         try:
-            return doc_model.generate(code, beam, max_new_tokens, cancel=cancel,
-                                      deadline=time.monotonic() + SUMMARY_TIMEOUT_S), "docstring-model"
+            if min_score is None:
+                return doc_model.generate(code, beam, max_new_tokens, cancel=cancel, deadline=deadline), \
+                    "docstring-model", True
+            found = doc_model.search(code, BeamOptions(beam, max_new_tokens), cancel, deadline)
+            return found.text, "docstring-model", found.score >= min_score
         except Cancelled:
-            return "", "none"
+            return "", "none", False
     if engine is not None:
         ids = docstring_prompt(doc, info, engine.encode)
         gen = engine.generate(ids, max_new_tokens, _summary_stop, time.monotonic() + SUMMARY_TIMEOUT_S, cancel)
-        return ("", "none") if gen.stop_reason == "cancelled" else (gen.text, "model")
-    return "", "none"
+        return ("", "none", False) if gen.stop_reason == "cancelled" else (gen.text, "model", True)
+    return "", "none", False
 
 
 def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
-              cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4) -> Summary:
+              cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4,
+              min_score: float | None = None) -> Summary:
     """The summary line a model writes for the definition (model_summary, cleaned), or one read from its name."""
-    raw, source = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam)
-    text = clean_summary(raw) if raw else None
+    raw, source, confident = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score)
+    text = clean_summary(raw) if raw and confident else None
     if text is not None:
         return Summary(text, source)
-    # Fallback: an undertrained model loops or writes code after `"""`; a sentence from the name is
-    # better than nothing.
+    # Fallback: an unsure or undertrained model loops, writes code after `"""` or a generic sentence
+    # (BENCHMARKS.md "Suggestion quality"); a sentence from the name is better than that.
     return Summary(summary_from_name(info), "name")
 
 
@@ -275,12 +281,13 @@ def docstring_edit(doc: Document, info: DefinitionInfo, text: str) -> Edit:
 
 def suggest_docstring(doc: Document, offset: int, engine: Engine | None, style: str = "google",
                       max_new_tokens: int = 48, cancel: CancelToken | None = None,
-                      doc_model: DocstringModel | None = None, beam: int = 4) -> DocstringSuggestion | None:
+                      doc_model: DocstringModel | None = None, beam: int = 4,
+                      min_score: float | None = None) -> DocstringSuggestion | None:
     """The docstring for the definition whose name is at offset; None off a name or if the edit breaks."""
     info = find_definition(doc, offset)
     if info is None:
         return None
-    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam)
+    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score)
     text = render_docstring(info, summary.text, style)
     edit = docstring_edit(doc, info, text)
     if not edit_parses(doc, edit):

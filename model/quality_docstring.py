@@ -88,9 +88,9 @@ def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, whi
     """
     config = config or DocstringConfig()
     doc_model = models.doc_model if which == SEQ2SEQ else None
-    raw, source = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
-                                beam=config.beam)
-    text = clean_summary(raw) if raw else None
+    raw, source, confident = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
+                                           beam=config.beam, min_score=config.min_score)
+    text = clean_summary(raw) if raw and confident else None
     shown, shown_source = (text, source) if text is not None else (summary_from_name(info), "name")
     return first_sentence(shown), shown_source, first_sentence(raw.split('"""')[0])
 

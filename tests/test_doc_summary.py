@@ -140,3 +140,20 @@ def test_random_docstring_model_and_cancelled_requests_fall_back_to_the_name(tok
     token = CancelToken()
     token.cancel()
     assert summarize(None, doc, info, cancel=token, doc_model=model).source == "name"
+
+
+@pytest.mark.parametrize("score, source", [(-0.5, "docstring-model"), (-1.0, "docstring-model"), (-1.5, "name")])
+def test_an_unsure_docstring_model_gives_way_to_the_name_sentence(score, source):
+    from lsp_server.doc_model import DocGeneration
+
+    class ScoredDocModel(FakeDocModel):
+        def search(self, code, options, cancel=None, deadline=None):
+            self.calls.append({"beam": options.beam, "max_tokens": options.max_tokens})
+            return DocGeneration(self.answer, [1, 2], score, "eos", 10)
+
+    model = ScoredDocModel("Return the value for key.")
+    doc, info = Document("file:///s.py", SAMPLE), info_at(SAMPLE, "get(self")
+    summary = summarize(None, doc, info, 20, doc_model=model, beam=2, min_score=-1.0)
+    assert summary.source == source and model.calls == [{"beam": 2, "max_tokens": 20}]
+    if source != "name":
+        assert summary.text == "Return the value for key."

@@ -222,9 +222,9 @@ def test_the_seq2seq_path_loads_the_bundles_docstring_model_and_scores_its_first
 
         max_source_tokens = 256
 
-        def generate(self, code: str, beam: int = 4, max_tokens: int = 40, cancel=None, deadline=None) -> str:
+        def search(self, code: str, options, cancel=None, deadline=None):
             seen["code"] = code
-            return "Compute the area. Uses math.pi."
+            return types.SimpleNamespace(text="Compute the area. Uses math.pi.", score=-0.2)
 
     monkeypatch.setitem(sys.modules, "lsp_server.doc_model", types.SimpleNamespace(DocstringModel=FakeDocstringModel))
     shipped = load_bundle()
