@@ -195,7 +195,7 @@ def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
     return ""
 
 
-RETRY_BRANCHES = 3  # when greedy decoding gives nothing that parses, the next most likely first tokens
+RETRY_BRANCHES = 8  # when greedy decoding gives nothing that parses, the next most likely first tokens
 
 
 def generate_body(engine: Engine, doc: Document, target: BodyTarget, options: BodyOptions = BodyOptions(),
