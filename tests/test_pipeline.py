@@ -74,7 +74,7 @@ def test_train_step_writes_a_checkpoint_and_summary(pipeline):
 
 def test_export_step_writes_a_verified_bundle(pipeline):
     manifest = json.loads((pipeline / "bundle" / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"model.onnx", "tokenizer.json", "reference.npz"}
+    assert set(manifest["files"]) == {"model.onnx", "tokenizer.json", "reference.npz", "corpus_hashes.txt"}
     assert manifest["model_config"]["vocab_size"] == 1024
     assert manifest["onnx"]["precision"] == "int8"
     assert manifest["metrics"]["parity_fp32_max_abs_diff"] < 1e-4

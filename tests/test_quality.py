@@ -197,12 +197,16 @@ def test_overlap_guard_refuses_a_folder_with_training_files(tmp_path, capsys):
 
 
 def test_without_hashes_the_guard_only_warns():
-    bundle = load_bundle()
+    shipped = load_bundle()
+    files = {k: v for k, v in shipped.manifest["files"].items() if k != "corpus_hashes.txt"}
+    bundle = Bundle(shipped.path, {**shipped.manifest, "files": files}, b"", "")
     assert "cannot be checked" in check_overlap(Path("."), [], bundle)
 
 
 def test_seq2seq_needs_a_docstring_model_in_the_manifest():
-    bundle = load_bundle()
+    shipped = load_bundle()
+    bundle = Bundle(shipped.path, {k: v for k, v in shipped.manifest.items() if k != "docstring"}, b"", "")
+    assert resolve_docstring_model(AUTO, shipped) == SEQ2SEQ  # the shipped bundle carries one
     with pytest.raises(EvalError, match="no docstring model"):
         resolve_docstring_model(SEQ2SEQ, bundle)
     assert resolve_docstring_model(AUTO, bundle) == LM
@@ -268,7 +272,7 @@ def test_eval_runs_end_to_end_on_a_small_folder(tmp_path):
         assert 0.0 <= result[key] <= 100.0
     assert result["token_top5"] >= result["token_accuracy"]
     config = result["config"]
-    assert config["bundle"] == load_bundle().name and config["seed"] == 1 and config["docstring_model"] == LM
+    assert config["bundle"] == load_bundle().name and config["seed"] == 1 and config["docstring_model"] == SEQ2SEQ
     assert sorted(config["files"]) == ["pkg/__init__.py", "pkg/text.py", "shapes.py"]
     assert "docstring smoothed BLEU-4" in format_table(result)
 

@@ -45,14 +45,22 @@ def tiny_bundle(request, tiny_model, tmp_path_factory):
     return out
 
 
-def test_recovering_the_shipped_bundle_gives_logits_that_match_onnxruntime():
-    bundle = load_bundle(default_bundle_path())
-    assert "weight_map" not in bundle.manifest  # the shipped bundle predates the map: the graph is read
-    model = recover_model(default_bundle_path(), **QUIET)
+@pytest.mark.parametrize("with_map", [True, False], ids=["weight_map", "graph"])
+def test_recovering_the_shipped_bundle_gives_logits_that_match_onnxruntime(with_map, tmp_path):
+    folder = default_bundle_path()
+    if not with_map:  # bundles from before the manifest's weight_map: the graph structure is read
+        folder = tmp_path / "bundle"
+        shutil.copytree(default_bundle_path(), folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        del manifest["weight_map"]
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    bundle = load_bundle(folder)
+    assert ("weight_map" in bundle.manifest) == with_map
+    model = recover_model(folder, **QUIET)
     gaps = logits_gap(model, bundle.onnx_bytes, reference_cases(bundle.path, bundle.manifest))
-    # int8 weights and activations: the shipped ONNX is itself 0.38 away from its PyTorch model (logits ~14).
-    assert gaps["vs_onnx"] < 0.3
-    assert gaps["vs_reference"] < 0.3
+    # int8 weights and activations: the shipped ONNX is itself ~0.4 away from its PyTorch model (logits ~14).
+    assert gaps["vs_onnx"] < 0.35
+    assert gaps["vs_reference"] < 0.35
     assert gaps["vs_onnx"] < gaps["reference_vs_onnx"]
 
 
