@@ -1,7 +1,6 @@
 """The ONNX inference engine: greedy decoding with a KV cache, stop rules, deadline and cancellation."""
 from __future__ import annotations
 
-import bisect
 import os
 import threading
 import time
@@ -17,6 +16,7 @@ from tokenizers import Tokenizer
 
 from .bundle import Bundle, load_bundle
 from .errors import BundleCorrupt, QuillError
+from .healing import HealIndex
 
 StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to stop at, or None to go on
 
@@ -162,7 +162,6 @@ class Engine:
     def __init__(self, bundle: Bundle, threads: int = 0):
         self.bundle = bundle
         self.cache_key = object()  # identifies this model in cached prompt passes, without keeping it alive
-        self._heal_masks: dict[str, np.ndarray] = {}
         cfg = bundle.model_config
         self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
         self.head_dim = int(cfg["d_model"]) // self.n_heads
@@ -310,40 +309,13 @@ class Engine:
         return True
 
     @cached_property
-    def _sorted_texts(self) -> tuple[list[str], np.ndarray, dict[str, list[int]]]:
-        """Token texts sorted (those starting with a string form one run), their ids, and text -> ids."""
-        pairs = sorted((t, i) for i, t in enumerate(self.token_texts) if t)
-        by_text: dict[str, list[int]] = {}
-        for t, i in pairs:
-            by_text.setdefault(t, []).append(i)
-        return [t for t, _ in pairs], np.array([i for _, i in pairs], dtype=np.int64), by_text
+    def healing(self) -> HealIndex:
+        """Token healing's index over this model's token texts (built at the first healed request)."""
+        return HealIndex(self.token_texts)
 
     def heal_mask(self, remaining: str) -> np.ndarray:
         """(V,) bool: tokens whose text starts with `remaining` or is a non-empty start of it."""
-        cached = self._heal_masks.get(remaining)
-        if cached is None:
-            texts, ids, by_text = self._sorted_texts
-            cached = np.zeros(len(self.token_texts), dtype=bool)
-            lo = bisect.bisect_left(texts, remaining)
-            hi = bisect.bisect_left(texts, remaining + "\U0010ffff", lo)
-            cached[ids[lo:hi]] = True  # texts starting with remaining
-            for k in range(1, len(remaining)):
-                cached[by_text.get(remaining[:k], [])] = True  # texts that are a start of remaining
-            if len(self._heal_masks) > 64:
-                self._heal_masks.clear()
-            self._heal_masks[remaining] = cached
-        return cached
-
-    def _healed(self, logprobs: np.ndarray, text: str, heal: str) -> np.ndarray:
-        """Log-probabilities renormalized over the tokens that keep `text` consistent with `heal`."""
-        if len(text) >= len(heal):
-            return logprobs
-        mask = self.heal_mask(heal[len(text):])
-        out = np.full_like(logprobs, -np.inf)
-        if mask.any() and np.isfinite(logprobs[mask]).any():
-            kept = logprobs[mask]
-            out[mask] = kept - (kept.max() + np.log(np.exp(kept - kept.max()).sum()))
-        return out
+        return self.healing.mask(remaining)
 
     def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel,
                      skip: int = 0, heal: str = "") -> None:
@@ -354,7 +326,7 @@ class Engine:
         tokenizer would never split `import` as `impo` + `rt`.
         """
         t0 = time.perf_counter()
-        first_logprobs = self._healed(pre.logprobs, "", heal) if heal else pre.logprobs
+        first_logprobs = self.healing.constrain(pre.logprobs, "", heal) if heal else pre.logprobs
         first = np.argsort(-first_logprobs, kind="stable")[skip:skip + len(gens)]
         rows, next_ids = [], []  # rows: index into gens of each live batch row
         for i, (gen, token) in enumerate(zip(gens, first)):
@@ -374,7 +346,7 @@ class Engine:
             logprobs, past = self.extend(np.array(next_ids, dtype=np.int64)[:, None], past, cancel)
             keep, next_ids = [], []
             for r, i in enumerate(rows):
-                row = self._healed(logprobs[r], gens[i].text, heal) if heal else logprobs[r]
+                row = self.healing.constrain(logprobs[r], gens[i].text, heal) if heal else logprobs[r]
                 token = int(row.argmax())
                 if self._accept(gens[i], token, float(row[token]), stop):
                     keep.append(r)

@@ -8,13 +8,14 @@ import functools
 import itertools
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 from .bounds import error_count, statement_window
 from .cursor import BLOCK, LINE, CursorContext, cursor_context, indent_width, scan_brackets, unclosed_strings
 from .documents import Document, parse
 from .engine import CancelToken, Engine, Generation, PromptCache, StopFn
+from .healing import heal_text, healed_stop, unheal
 from .prompt import SPM, PromptBudget, build_prompt
 from .reuse import DocumentReuse
 
@@ -25,7 +26,6 @@ __all__ = ["BLOCK", "LINE", "CursorContext", "SuggestOptions", "Suggestion", "cu
 DEFAULT_CONFIDENCE_THRESHOLD = -3.0
 SPARE_BRANCHES = 2
 _CONTINUES_STATEMENT = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
-HEALED_TAIL = re.compile(r"[ \t]*([A-Za-z0-9_]{0,40})$")  # ASCII: the token texts of a word are then exact
 _DEFINITION = re.compile(r"(async\s+def|def|class)\b|@")
 
 
@@ -154,49 +154,6 @@ def make_stop(ctx: CursorContext, max_lines: int) -> StopFn:
         cut = _line_stop(ctx, text) if ctx.mode == LINE else _block_stop(ctx, text, max_lines)
         return loop if cut is None else cut
     return stop
-
-
-def heal_text(ctx: CursorContext) -> str:
-    """What the user typed at the end of the line that the prompt leaves out and the model must write
-    again (token healing): trailing spaces, and a partly typed word with the spaces before it.
-
-    The tokenizer attaches a space to the word after it (`Ġargs`) and never splits `import` as
-    `impo` + `rt`, so a prompt ending in a lone space or in half a word is one the model never saw in
-    training; it then writes nonsense (`for a in ` -> `sel`). The engine constrains the first tokens to
-    reproduce the healed text (Engine.heal_mask), so `x = impo` gets ` import` back whole.
-    """
-    if ctx.lead or not ctx.line_before.strip():
-        return ""
-    m = HEALED_TAIL.search(ctx.line_before)
-    if ctx.line_before[m.start(1) - 1:m.start(1)].isalnum():  # the end of a non-ASCII word: heal nothing
-        return ""
-    heal = m.group()
-    if heal.strip() == ctx.line_before.strip():  # the word is all the line has: the indentation stays
-        heal = heal.lstrip(" \t")
-    return heal
-
-
-def healed_stop(heal: str, stop: StopFn) -> StopFn:
-    """The stop rule on generated text that must begin with `heal`; a branch that does not is cut to ''."""
-    if not heal:
-        return stop
-
-    def healed(text: str) -> int | None:
-        if not (text.startswith(heal) or heal.startswith(text)):
-            return 0
-        if len(text) <= len(heal):
-            return None
-        cut = stop(text[len(heal):])
-        return None if cut is None else cut + len(heal)
-    return healed
-
-
-def unheal(heal: str, gen: Generation) -> Generation:
-    """The generation without the healed spaces (empty when it did not reproduce them)."""
-    if not heal:
-        return gen
-    text = gen.text[len(heal):] if gen.text.startswith(heal) else ""
-    return replace(gen, text=text)
 
 
 def engine_stop(ctx: CursorContext, stop: StopFn) -> StopFn:

@@ -6,7 +6,8 @@ import pytest
 from lsp_server.cursor import cursor_context
 from lsp_server.documents import Document
 from lsp_server.engine import Engine
-from lsp_server.suggest import heal_text, suggest
+from lsp_server.healing import heal_text
+from lsp_server.suggest import suggest
 
 
 @pytest.fixture(scope="module")
