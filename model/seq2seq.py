@@ -9,14 +9,13 @@ output are computed once per request (`cross_kv`).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .transformer import KV, Block, ModelConfig, causal_mask, norm, rope_tables
+from .transformer import KV, Block, ModelConfig, causal_mask, init_weights, norm, rope_tables
 
 
 class Seq2Seq(nn.Module):
@@ -37,16 +36,7 @@ class Seq2Seq(nn.Module):
         cos, sin = rope_tables(cfg)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
-        self.apply(self._init_weights)
-        depth = cfg.n_encoder_layers + cfg.n_layers
-        for block in [*self.encoder, *self.decoder]:
-            for proj in (block.attn.out_proj, block.mlp.down):
-                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * depth))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, std=0.02)
+        init_weights(self, [*self.encoder, *self.decoder])
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -90,6 +90,14 @@ class TrainState:
     best_val_loss: float = float("inf")
     history: list = field(default_factory=list)
 
+    def record(self, train_loss: float, val_loss: float, val_acc: float) -> str:
+        """One evaluation into history (and best_val_loss); returns the log line."""
+        self.best_val_loss = min(self.best_val_loss, val_loss)
+        self.history.append({"step": self.step, "tokens": self.tokens, "elapsed_s": round(self.elapsed_s, 1),
+                             "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc})
+        return (f"step {self.step} tokens {self.tokens:,} train {train_loss:.3f} val {val_loss:.3f} "
+                f"acc {val_acc:.3f} ({self.elapsed_s / 60:.1f} min)")
+
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
     """Linear warmup, then cosine from lr to lr*min_lr_ratio over `progress` in [0, 1]."""
@@ -349,9 +357,5 @@ def _eval_and_log(run: Run) -> tuple[float, float]:
     state, cfg = run.state, run.cfg
     train_loss = total / count if count else float("nan")
     val_loss, val_acc = evaluate_loss(run.model, run.val_windows, cfg.bf16, run.env.device)
-    state.best_val_loss = min(state.best_val_loss, val_loss)
-    state.history.append({"step": state.step, "tokens": state.tokens, "elapsed_s": round(state.elapsed_s, 1),
-                          "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc})
-    run.log(f"step {state.step} tokens {state.tokens:,} train {train_loss:.3f} val {val_loss:.3f} "
-            f"acc {val_acc:.3f} ({state.elapsed_s / 60:.1f} min)")
+    run.log(state.record(train_loss, val_loss, val_acc))
     return val_loss, val_acc

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .corpus import load_split
+from .curves import LOSS_CURVES, plot_loss_curves
 from .data import eval_windows, plain_stream, sample_batch
 from .docpairs import build_pairs
 from .seq2seq import Seq2Seq, load_seq2seq
@@ -272,7 +273,7 @@ def train_doc(cfg: DocTrainConfig, command: str = "", log=print) -> dict:
                "val_token_accuracy": val_acc, "best_val_loss": state.best_val_loss, "params": model.num_params(),
                **info, "history": state.history, "train_config": asdict(cfg)}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
-    plot_history(state.history, out / "loss_curves.png", f"{cfg.stage} {out.name}")
+    plot_loss_curves(state.history, out / LOSS_CURVES, f"{cfg.stage} {out.name}")
     return summary
 
 
@@ -305,28 +306,5 @@ def _loop(model: Seq2Seq, cfg: DocTrainConfig, next_batch, step_loss, evaluate, 
 
 
 def _record(state: TrainState, train_loss: float, val: tuple[float, float], log) -> None:
-    state.best_val_loss = min(state.best_val_loss, val[0])
-    state.history.append({"step": state.step, "tokens": state.tokens, "elapsed_s": round(state.elapsed_s, 1),
-                          "train_loss": train_loss, "val_loss": val[0], "val_acc": val[1]})
-    log(f"step {state.step} tokens {state.tokens:,} train {train_loss:.3f} val {val[0]:.3f} acc {val[1]:.3f} "
-        f"({state.elapsed_s / 60:.1f} min, {state.tokens / max(state.elapsed_s, 1e-9):.0f} tok/s)")
-
-
-def plot_history(history: list[dict], path: Path, title: str) -> bool:
-    """Train and val loss against steps as a PNG; False when matplotlib is not installed."""
-    try:
-        import matplotlib
-    except ImportError:
-        return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    points = [h for h in history if h["train_loss"] == h["train_loss"]]  # NaN marks the final, eval-only row
-    ax.plot([h["step"] for h in points], [h["train_loss"] for h in points], label="train")
-    ax.plot([h["step"] for h in history], [h["val_loss"] for h in history], marker="o", label="val")
-    ax.set(xlabel="step", ylabel="cross-entropy per token", title=title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
+    line = state.record(train_loss, *val)
+    log(f"{line[:-1]}, {state.tokens / max(state.elapsed_s, 1e-9):.0f} tok/s)")

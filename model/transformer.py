@@ -143,6 +143,18 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_mlp(x)), present
 
 
+def init_weights(model: nn.Module, blocks) -> None:
+    """N(0, 0.02) for every Linear and Embedding; GPT-2 scaling of each block's residual projections by
+    1/sqrt(2 * depth) keeps the residual stream's variance flat with depth."""
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+    blocks = list(blocks)
+    for block in blocks:
+        for proj in (block.attn.out_proj, block.mlp.down):
+            nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * len(blocks)))
+
+
 def causal_mask(past_len: torch.Tensor | int, T: int, device=None) -> torch.Tensor:
     """(T, past_len+T) boolean mask: query i sees keys 0..past_len+i."""
     keys = torch.arange(T + past_len, device=device)
@@ -164,15 +176,7 @@ class DecoderLM(nn.Module):
         cos, sin = rope_tables(cfg)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
-        self.apply(self._init_weights)
-        for block in self.blocks:  # GPT-2 scaling keeps the residual stream's variance flat with depth
-            for proj in (block.attn.out_proj, block.mlp.down):
-                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * cfg.n_layers))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, std=0.02)
+        init_weights(self, self.blocks)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
