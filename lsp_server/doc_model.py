@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from .bundle import Bundle, load_bundle
-from .engine import CancelToken, _log_softmax, session_options
+from .engine import CancelToken, _log_softmax, bundle_tokenizer, onnx_session, session_options
 from .errors import BundleCorrupt, ModelUnavailable
 
 SOURCE_CHARS_PER_TOKEN = 32  # more characters than any 256 tokens of code take: tokenize no more than that
@@ -143,18 +142,11 @@ class _DecoderSteps:
         return _log_softmax(logits)
 
 
-def _session(data: bytes, options: ort.SessionOptions, where: str) -> ort.InferenceSession:
-    try:
-        # From the verified bytes, as the code LM (engine.py): what was hashed is what runs.
-        return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidProtobuf errors
-        raise BundleCorrupt(f"{where} cannot be loaded by onnxruntime: {exc}") from None
-
-
 class DocstringModel:
     """Encoder and decoder sessions over a verified bundle's docstring files. Thread-safe like Engine."""
 
-    def __init__(self, bundle: Bundle, threads: int = 0):
+    def __init__(self, bundle: Bundle, threads: int = 0, tokenizer: Tokenizer | None = None):
+        """`tokenizer`: the code LM engine's (the same verified tokenizer.json), so it is parsed once."""
         if bundle.docstring is None:
             raise ModelUnavailable(f"bundle {bundle.name} ({bundle.path}) has no docstring model; add one with "
                                    f"`quill export-doc --checkpoint DIR --bundle {bundle.path}`")
@@ -164,18 +156,14 @@ class DocstringModel:
         self.head_dim = int(cfg["d_model"]) // self.n_heads
         self.max_seq_len = int(cfg["max_seq_len"])
         self.max_source_tokens = min(int(section["max_source_tokens"]), self.max_seq_len)
-        try:
-            self.tokenizer = Tokenizer.from_str(bundle.tokenizer_json)
-        except Exception as exc:  # tokenizers raises bare Exception subclasses for malformed JSON
-            raise BundleCorrupt(f"{bundle.path}/tokenizer.json cannot be loaded: {exc}") from None
-        self.tokenizer.encode_special_tokens = True  # "<eos>" in source code stays text
+        self.tokenizer = tokenizer or bundle_tokenizer(bundle)
         special = {name: int(i) for name, i in bundle.special_tokens.items()}
         self.bos_id, self.eos_id = special[section["bos_token"]], special[section["eos_token"]]
         self.banned = np.array(sorted(i for i in special.values() if i != self.eos_id), dtype=np.int64)
         options = session_options(threads)
         files = section["files"]
-        self.encoder = _session(bundle.docstring.encoder_bytes, options, f"{bundle.path}/{files['encoder']}")
-        self.decoder = _session(bundle.docstring.decoder_bytes, options, f"{bundle.path}/{files['decoder']}")
+        self.encoder = onnx_session(bundle.docstring.encoder_bytes, options, f"{bundle.path}/{files['encoder']}")
+        self.decoder = onnx_session(bundle.docstring.decoder_bytes, options, f"{bundle.path}/{files['decoder']}")
         layers = [f"{kind}_{i}" for i in range(self.n_layers) for kind in ("key", "value")]
         self.cross_names = [f"cross_{name}" for name in layers]
         self.past_names = [f"past_{name}" for name in layers]

@@ -156,6 +156,26 @@ def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
     return float(np.log1p(-min(p_continue, 1.0 - 1e-9)))
 
 
+def bundle_tokenizer(bundle: Bundle) -> Tokenizer:
+    """The bundle's verified tokenizer; text containing "<eos>" stays text (special ids are only added by us)."""
+    try:
+        tokenizer = Tokenizer.from_str(bundle.tokenizer_json)
+    except Exception as exc:  # tokenizers raises bare Exception subclasses for malformed JSON
+        raise BundleCorrupt(f"{bundle.path}/tokenizer.json cannot be loaded: {exc}") from None
+    tokenizer.encode_special_tokens = True
+    return tokenizer
+
+
+def onnx_session(data: bytes, options: ort.SessionOptions, where: str) -> ort.InferenceSession:
+    """A session from verified bytes, not a path: what was hashed is what runs. Loaded from bytes,
+    onnxruntime would still resolve external data against the working directory, so load_bundle refuses
+    any external-data reference first (lsp_server.onnx_refs)."""
+    try:
+        return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidProtobuf errors
+        raise BundleCorrupt(f"{where} cannot be loaded by onnxruntime: {exc}") from None
+
+
 class Engine:
     """One onnxruntime session over a verified bundle. Thread-safe: ORT sessions allow concurrent run()."""
 
@@ -166,23 +186,12 @@ class Engine:
         self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
         self.head_dim = int(cfg["d_model"]) // self.n_heads
         self.max_seq_len = int(cfg["max_seq_len"])
-        try:
-            self.tokenizer = Tokenizer.from_str(bundle.tokenizer_json)
-        except Exception as exc:  # tokenizers raises bare Exception subclasses for malformed JSON
-            raise BundleCorrupt(f"{bundle.path}/tokenizer.json cannot be loaded: {exc}") from None
-        # Source text containing "<eos>" must stay text: special ids are only ever added by us.
-        self.tokenizer.encode_special_tokens = True
+        self.tokenizer = bundle_tokenizer(bundle)
         self.special = {name: int(i) for name, i in bundle.special_tokens.items()}
         self.eos_id = self.special["<eos>"]
         self._banned = np.array([i for n, i in self.special.items() if n != "<eos>"], dtype=np.int64)
         options = session_options(threads)
-        try:
-            # From the verified bytes, not the path: what was hashed is what runs. Loaded from bytes,
-            # onnxruntime would still resolve external data against the working directory, so
-            # load_bundle refuses any external-data reference first (lsp_server.onnx_refs).
-            self.session = ort.InferenceSession(bundle.onnx_bytes, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidProtobuf errors
-            raise BundleCorrupt(f"{bundle.path}/model.onnx cannot be loaded by onnxruntime: {exc}") from None
+        self.session = onnx_session(bundle.onnx_bytes, options, f"{bundle.path}/model.onnx")
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
         if len(self.input_names) != 1 + 2 * self.n_layers:

@@ -76,7 +76,7 @@ async def load_engine(ls: QuillServer, path: Path | None, threads: int) -> Engin
         doc_model = None
         if bundle.docstring is not None:  # optional: summaries come from the code LM without it
             _report(ls, token, "starting the docstring model", 75)
-            doc_model = await loop.run_in_executor(ls.inference, DocstringModel, bundle, threads)
+            doc_model = await loop.run_in_executor(ls.inference, DocstringModel, bundle, threads, engine.tokenizer)
     except QuillError as exc:
         _end(ls, token, "model unavailable")
         ls.engine_error = exc
