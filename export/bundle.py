@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.dedup import CORPUS_HASHES, content_hash
+
 FORMAT_VERSION = 1
 
 
@@ -34,15 +36,11 @@ def _has_test_split(corpus_dir: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
-CORPUS_HASHES = "corpus_hashes.txt"
-
-
 def write_corpus_hashes(out_dir: Path, corpora: list[Path]) -> bool:
     """corpus_hashes.txt: model.dedup.content_hash of every train-split file of the corpora the bundle's
     weights were trained on (`quill eval` refuses a folder that overlaps it); False when there are none.
     A corpus may also be given as an earlier bundle's corpus_hashes.txt (fine-tuning keeps its base's)."""
     from model.corpus import load_split
-    from model.dedup import content_hash
     hashes: set[str] = set()
     for c in map(Path, corpora):
         if c.is_file():

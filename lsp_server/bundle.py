@@ -56,7 +56,8 @@ def default_bundle_path() -> Path:
     return Path(str(resources.files("lsp_server") / "bundle"))
 
 
-def _read_verified(folder: Path, name: str, expected: dict) -> bytes:
+def read_verified(folder: Path, name: str, expected: dict) -> bytes:
+    """A bundle file's bytes, checked against its manifest entry (sha256) and kept inside the folder."""
     path = folder / name
     if path.resolve().parent != folder.resolve():
         raise BundleCorrupt(f"bundle file {name!r} points outside the bundle folder {folder}")
@@ -148,7 +149,7 @@ def _load_docstring(folder: Path, manifest: dict) -> DocstringFiles | None:
     graphs = []
     for role in DOC_GRAPHS:
         name = section["files"][role]
-        data = _read_verified(folder, name, manifest["files"][name])
+        data = read_verified(folder, name, manifest["files"][name])
         _check_self_contained(folder, data, name)
         graphs.append(data)
     return DocstringFiles(section, *graphs)
@@ -176,9 +177,9 @@ def load_bundle(path: Path | str | None = None) -> Bundle:
     manifest = _read_manifest(folder)
     _check_manifest(manifest, folder / "manifest.json")
     files = manifest["files"]
-    onnx_bytes = _read_verified(folder, "model.onnx", files["model.onnx"])
+    onnx_bytes = read_verified(folder, "model.onnx", files["model.onnx"])
     _check_self_contained(folder, onnx_bytes)
-    tokenizer_bytes = _read_verified(folder, "tokenizer.json", files["tokenizer.json"])
+    tokenizer_bytes = read_verified(folder, "tokenizer.json", files["tokenizer.json"])
     try:
         tokenizer_json = tokenizer_bytes.decode("utf-8")
     except UnicodeDecodeError:

@@ -10,6 +10,7 @@ N_PERM = 64          # MinHash permutations
 BANDS, ROWS = 16, 4  # LSH: 16 bands of 4 rows; pairs with Jaccard ~0.7+ collide in some band
 SHINGLE_LINES = 3
 NEAR_DUP_JACCARD = 0.8
+CORPUS_HASHES = "corpus_hashes.txt"  # in a bundle: content_hash of every file its weights were trained on
 _PRIME = (1 << 31) - 1  # products of two values below it fit in uint64
 _rng = np.random.default_rng(20261129)
 _A = _rng.integers(1, _PRIME, size=N_PERM, dtype=np.uint64)

@@ -5,24 +5,23 @@ one stage's cap leaves the other stages' samples as they were.
 """
 from __future__ import annotations
 
-import hashlib
 import random
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsp_server.bounds import error_count
-from lsp_server.bundle import Bundle
+from lsp_server.bundle import Bundle, read_verified
 from lsp_server.definitions import DefinitionInfo, definition_info
 from lsp_server.documents import Document, parse
-from lsp_server.errors import BundleCorrupt, QuillError
+from lsp_server.errors import QuillError
 from lsp_server.ts_queries import captures
 
+from .dedup import CORPUS_HASHES, content_hash
 from .quality_metrics import docstring_value, first_sentence
 
 MAX_FILE_BYTES = 300_000   # larger files are generated tables more often than code anyone types
 MAX_LINE_CHARS = 400       # line cuts stay off minified or data lines
-HASH_FILES = ("corpus_hashes.txt",)  # in a bundle: content_hash of every training file, one a line
 
 
 class EvalError(QuillError):
@@ -31,16 +30,6 @@ class EvalError(QuillError):
 
 class EvalOverlap(EvalError):
     """The folder holds files the bundle was trained on: its numbers would measure memorization."""
-
-
-def normalize_for_hash(text: str) -> str:
-    """Line endings as \\n and no trailing whitespace (the same normalization as model.dedup.normalize)."""
-    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-
-
-def content_hash(text: str) -> str:
-    """First 16 hex digits of the sha256 of the normalized text: the key of the bundle's corpus_hashes.txt."""
-    return hashlib.sha256(normalize_for_hash(text).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -117,19 +106,11 @@ def select_files(root: Path, paths: list[Path], max_files: int, seed: int) -> Fi
 
 def training_hashes(bundle: Bundle) -> set[str] | None:
     """The content hashes of the bundle's training files (sha256-verified), or None if it carries none."""
-    files = bundle.manifest.get("files", {})
-    for name in HASH_FILES:
-        if name not in files:
-            continue
-        path = bundle.path / name
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BundleCorrupt(f"cannot read {path} ({exc.strerror or exc}); re-export the bundle") from None
-        if hashlib.sha256(data).hexdigest() != files[name].get("sha256"):
-            raise BundleCorrupt(f"sha256 mismatch for {path}; the bundle is corrupt or was modified: re-export it")
-        return {line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()}
-    return None
+    entry = bundle.manifest.get("files", {}).get(CORPUS_HASHES)
+    if entry is None:
+        return None
+    data = read_verified(bundle.path, CORPUS_HASHES, entry)
+    return {line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()}
 
 
 def overlapping_files(root: Path, paths: list[Path], hashes: set[str]) -> list[str]:
@@ -152,7 +133,7 @@ def check_overlap(root: Path, paths: list[Path], bundle: Bundle) -> str | None:
         sources = [Path(s) for s in bundle.manifest.get("corpus", {}).get("sources", [])]
         near = [s for s in sources if _related(root, s)]
         where = f"; the folder and the training source {near[0]} contain one another" if near else ""
-        return (f"bundle {bundle.name} carries no {HASH_FILES[0]}: overlap with its training corpus cannot be "
+        return (f"bundle {bundle.name} carries no {CORPUS_HASHES}: overlap with its training corpus cannot be "
                 f"checked{where}")
     found = overlapping_files(root, paths, hashes)
     if found:
