@@ -217,7 +217,7 @@ def generate_body(engine: Engine, doc: Document, target: BodyTarget, options: Bo
     if gen.stop_reason == "cancelled":
         return ""
     code = _parseable_body(doc, target, gen.text, stop)
-    if code or not hasattr(engine, "generate_alternatives"):
+    if code:
         return code
     branches = engine.generate_alternatives(ids, RETRY_BRANCHES, options.max_new_tokens, stop, deadline, cancel,
                                             skip=1)

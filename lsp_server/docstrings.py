@@ -138,11 +138,8 @@ def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, ma
         code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
         deadline = time.monotonic() + SUMMARY_TIMEOUT_S
         try:
-            if min_score is None:
-                return doc_model.generate(code, beam, max_new_tokens, cancel=cancel, deadline=deadline), \
-                    "docstring-model", True
             found = doc_model.search(code, BeamOptions(beam, max_new_tokens), cancel, deadline)
-            return found.text, "docstring-model", found.score >= min_score
+            return found.text, "docstring-model", min_score is None or found.score >= min_score
         except Cancelled:
             return "", "none", False
     if engine is not None:

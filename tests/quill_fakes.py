@@ -30,3 +30,8 @@ class FakeEngine:
             if cut is not None:
                 return Generation(self.script[:i][:cut], [], [], "stop", len(prompt_ids))
         return Generation(self.script, [], [], "eos", len(prompt_ids))
+
+    def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
+                              skip=0) -> list[Generation]:
+        """A script has one answer: no branches beyond the greedy one."""
+        return []

@@ -5,7 +5,7 @@ from doc_fixtures import doc_bundle, small_tokenizer, taught_seq2seq, tiny_seq2s
 from quill_fakes import FakeEngine
 
 from lsp_server.definitions import find_definition
-from lsp_server.doc_model import DocstringModel
+from lsp_server.doc_model import DocGeneration, DocstringModel
 from lsp_server.docstrings import definition_source, suggest_docstring, summarize
 from lsp_server.documents import Document
 from lsp_server.engine import CancelToken
@@ -57,9 +57,9 @@ class FakeDocModel:
     def __init__(self, answer: str):
         self.answer, self.calls = answer, []
 
-    def generate(self, code, beam=4, max_tokens=40, no_repeat_ngram=3, cancel=None, deadline=None):
-        self.calls.append({"code": code, "beam": beam, "max_tokens": max_tokens})
-        return self.answer
+    def search(self, code, options, cancel=None, deadline=None):
+        self.calls.append({"code": code, "beam": options.beam, "max_tokens": options.max_tokens})
+        return DocGeneration(self.answer, [1], -0.5, "eos", 10)
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +144,6 @@ def test_random_docstring_model_and_cancelled_requests_fall_back_to_the_name(tok
 
 @pytest.mark.parametrize("score, source", [(-0.5, "docstring-model"), (-1.0, "docstring-model"), (-1.5, "name")])
 def test_an_unsure_docstring_model_gives_way_to_the_name_sentence(score, source):
-    from lsp_server.doc_model import DocGeneration
-
     class ScoredDocModel(FakeDocModel):
         def search(self, code, options, cancel=None, deadline=None):
             self.calls.append({"beam": options.beam, "max_tokens": options.max_tokens})
