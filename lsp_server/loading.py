@@ -87,6 +87,9 @@ async def load_engine(ls: QuillServer, path: Path | None, threads: int) -> Engin
         return ls.engine
     done = time.perf_counter()
     ls.engine, ls.doc_model, ls.engine_error = engine, doc_model, None
+    # Token healing's index (~10 ms) is built on the inference thread now, not in the first keystroke's
+    # request; queued behind nothing, it is done before a typist's first completion arrives.
+    loop.run_in_executor(ls.inference, getattr, engine, "healing")
     _end(ls, token, f"{bundle.name} ready")
     _log(ls, types.MessageType.Info,
          f"Quill: model {bundle.name} loaded from {where} in {(done - started) * 1000:.0f} ms "
