@@ -54,7 +54,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def run(lines: int, keystrokes: int, read_every: int) -> dict:
     """Replay keystrokes through the server's didChange handler; per-keystroke ms and tree-read ms."""
-    from lsp_server.server import create_server
+    from lsp_server.app import create_server
     server = create_server()
     handlers = server.protocol.fm.features
     did_open, did_change = handlers[types.TEXT_DOCUMENT_DID_OPEN], handlers[types.TEXT_DOCUMENT_DID_CHANGE]

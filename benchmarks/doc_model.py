@@ -38,7 +38,7 @@ def random_bundle(preset: str, work: Path) -> Path:
     import torch
 
     from export.doc_bundle import add_docstring_model
-    from lsp_server.bundle import default_bundle_path
+    from lsp_server.runtime.bundles import default_bundle_path
     from model.seq2seq import Seq2Seq
     from model.train_doc import PRESETS
     from model.transformer import ModelConfig, save_model
@@ -52,7 +52,7 @@ def random_bundle(preset: str, work: Path) -> Path:
 
 def measure(bundle: Path, codes: list[str], beams: list[int], max_tokens: int, threads: int) -> None:
     """Print median and p90 wall time per beam width over the codes, after one warm-up search."""
-    from lsp_server.doc_model import BeamOptions, DocstringModel
+    from lsp_server.runtime.docstring_model import BeamOptions, DocstringModel
     model = DocstringModel.load(bundle, threads=threads)
     print(f"{len(codes)} functions, {statistics.median(len(model.source_ids(c)) for c in codes):.0f} source tokens "
           f"median, max_tokens {max_tokens}, {threads or 'default'} threads")

@@ -84,9 +84,10 @@ def check_last_position_only(session, vocab: int) -> str:
 def sessions(checkpoint: Path, bundle: str | None, threads: int, tmp: Path):
     """(model, {label: onnxruntime session}) for fp32, int8 of this checkpoint, and the bundle's int8."""
     import onnxruntime as ort
+
     from export.onnx_export import export_decoder, quantize_int8
-    from lsp_server.bundle import load_bundle
-    from lsp_server.engine import session_options
+    from lsp_server.runtime.bundles import load_bundle
+    from lsp_server.runtime.ort_session import session_options
     from model.transformer import load_model
     model = load_model(checkpoint)
     fp32 = export_decoder(model, tmp / "fp32.onnx")
@@ -101,7 +102,8 @@ def sessions(checkpoint: Path, bundle: str | None, threads: int, tmp: Path):
 def tuning_table(src: bytes | str, dims: tuple, runs: int) -> list[str]:
     """int8 with 1 or 2 threads, spinning on or off: prompt ms, per-token ms at batch 1 and 3."""
     import onnxruntime as ort
-    from lsp_server.engine import session_options
+
+    from lsp_server.runtime.ort_session import session_options
     rows = ["| threads | spinning | 256-token prompt ms | ms/token, 1 row | ms/token, 3 rows |", "|---|---|---|---|---|"]
     for threads in (1, 2):
         for spinning in (False, True):

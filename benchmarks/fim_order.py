@@ -20,10 +20,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from lsp_server.documents import Document
-from lsp_server.engine import Engine
-from lsp_server.prompt import PSM, SPM, PromptBudget, build_fim_prompt
-from lsp_server.suggest import SuggestOptions, suggest_all
+from lsp_server.inline.options import SuggestOptions
+from lsp_server.inline.pipeline import suggest_all
+from lsp_server.inline.prompt import PSM, SPM, PromptBudget, build_fim_prompt
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document
 
 from .latency import test_split_files
 

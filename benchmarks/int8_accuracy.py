@@ -72,9 +72,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cuts", type=int, default=400)
     args = parser.parse_args(argv)
     import onnxruntime as ort
+
     from export.onnx_export import export_decoder, quantize_int8
-    from lsp_server.bundle import default_bundle_path
-    from lsp_server.engine import session_options
+    from lsp_server.runtime.bundles import default_bundle_path
+    from lsp_server.runtime.ort_session import session_options
     from model.tokenizer import load_tokenizer
     from model.transformer import load_model
     model = load_model(Path(args.checkpoint))

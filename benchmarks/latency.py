@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lsp_server.documents import Document
-from lsp_server.engine import Engine
-from lsp_server.positions import Position, PositionEncoding
-from lsp_server.suggest import cursor_context
+from lsp_server.inline.cursor import cursor_context
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document
+from lsp_server.syntax.positions import Position, PositionEncoding
 from model.corpus import iter_python_files, read_source, reject_reason, split_for
 
 

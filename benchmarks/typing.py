@@ -21,8 +21,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from lsp_server.documents import Document
-from lsp_server.positions import LineIndex, PositionEncoding
+from lsp_server.syntax.documents import Document
+from lsp_server.syntax.positions import LineIndex, PositionEncoding
 
 from .lsp_replay import Keystroke, Replay, replay
 
@@ -175,7 +175,7 @@ async def run(args) -> tuple[Replay, Replay | None, int]:
     start, end = find_function(Document(path.as_uri(), text), args.function, args.min_chars, args.max_chars)
     text, opening, keys = plan(text, start, end, args.max_keys)
     bindir = Path(sys.executable).parent
-    quill_cmd = [sys.executable, "-m", "lsp_server.cli", "serve"] + (["--bundle", args.bundle] if args.bundle else []) \
+    quill_cmd = [sys.executable, "-m", "lsp_server", "serve"] + (["--bundle", args.bundle] if args.bundle else []) \
         + (["--threads", str(args.threads)] if args.threads else [])
     quill = await replay("quill", quill_cmd, types.TEXT_DOCUMENT_INLINE_COMPLETION, path, text, opening, keys,
                          args.cadence_ms / 1000, stats_method="quill/stats")

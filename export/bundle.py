@@ -2,32 +2,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from model.dedup import CORPUS_HASHES, content_hash
-
-FORMAT_VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _read_json(path: Path | None) -> dict:
-    if path is None or not Path(path).exists():
-        return {}
-    return json.loads(Path(path).read_text())
+from lsp_server.bundle_format import (
+    CORPUS_HASHES,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    TOKENIZER_FILE,
+    content_hash,
+    file_entry,
+    parse_corpus_hashes,
+    read_json,
+    sha256_file,
+    write_corpus_hashes,
+    write_manifest,
+)
 
 
 def _has_test_split(corpus_dir: Path) -> bool:
@@ -36,7 +30,7 @@ def _has_test_split(corpus_dir: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
-def write_corpus_hashes(out_dir: Path, corpora: list[Path]) -> bool:
+def write_training_hashes(out_dir: Path, corpora: list[Path]) -> bool:
     """corpus_hashes.txt: model.dedup.content_hash of every train-split file of the corpora the bundle's
     weights were trained on (`quill eval` refuses a folder that overlaps it); False when there are none.
     A corpus may also be given as an earlier bundle's corpus_hashes.txt (fine-tuning keeps its base's)."""
@@ -44,27 +38,32 @@ def write_corpus_hashes(out_dir: Path, corpora: list[Path]) -> bool:
     hashes: set[str] = set()
     for c in map(Path, corpora):
         if c.is_file():
-            hashes.update(line.strip() for line in c.read_text().splitlines() if line.strip())
+            hashes.update(parse_corpus_hashes(c.read_text()))
         elif (c / "train.jsonl").exists():
             hashes.update(content_hash(r["text"]) for r in load_split(c, "train"))
-    if hashes:
-        (Path(out_dir) / CORPUS_HASHES).write_text("".join(f"{h}\n" for h in sorted(hashes)))
-    return bool(hashes)
+    return write_corpus_hashes(out_dir, hashes)
 
 
 def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir: Path | None = None,
                  train_summary: Path | None = None, int8: bool = True, name: str = "quill-code-lm",
-                 log=print, docstring_checkpoint: Path | None = None, trained_on: tuple[Path, ...] = ()) -> dict:
+                 log=print, trained_on: tuple[Path, ...] = ()) -> dict:
     """Export, check parity, quantize and write a verified bundle folder; returns the manifest.
 
-    With docstring_checkpoint (a Seq2Seq checkpoint folder), the docstring model is added too
-    (export/doc_bundle.py). `trained_on`: other corpora the weights saw (a model fine-tuned from another
+    A docstring model is added afterwards by export.doc_bundle.add_docstring_model (`quill export
+    --docstring-checkpoint` runs both). `trained_on`: other corpora the weights saw (a model fine-tuned from another
     was also trained on that one's corpus); their train files go into corpus_hashes.txt with corpus_dir's.
     """
     from model.tokenizer import load_tokenizer, special_ids
     from model.transformer import load_model
 
-    from .onnx_export import export_decoder, io_names, parity, quantize_int8, reference_cases, set_metadata
+    from .onnx_export import (
+        export_decoder,
+        io_names,
+        parity,
+        quantize_int8,
+        reference_cases,
+        set_metadata,
+    )
     from .recover import weight_map
 
     model = load_model(ckpt_dir)
@@ -85,21 +84,21 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         metrics["parity_fp32_max_abs_diff"] = parity(fp32, cases, cfg.n_layers)
         log(f"fp32 ONNX parity vs PyTorch: max abs diff {metrics['parity_fp32_max_abs_diff']:.2e}")
         if int8:
-            quantize_int8(fp32, out_dir / "model.onnx")
-            set_metadata(out_dir / "model.onnx", metadata)
-            metrics["parity_int8_max_abs_diff"] = parity(out_dir / "model.onnx", cases, cfg.n_layers)
+            quantize_int8(fp32, out_dir / MODEL_FILE)
+            set_metadata(out_dir / MODEL_FILE, metadata)
+            metrics["parity_int8_max_abs_diff"] = parity(out_dir / MODEL_FILE, cases, cfg.n_layers)
             log(f"int8 ONNX vs PyTorch: max abs diff {metrics['parity_int8_max_abs_diff']:.2e}")
         else:
-            shutil.copyfile(fp32, out_dir / "model.onnx")
-    shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
-    np.savez_compressed(out_dir / "reference.npz", **cases)
+            shutil.copyfile(fp32, out_dir / MODEL_FILE)
+    shutil.copyfile(tokenizer_path, out_dir / TOKENIZER_FILE)
+    np.savez_compressed(out_dir / REFERENCE_FILE, **cases)
     if corpus_dir is not None and _has_test_split(Path(corpus_dir)):
         from model.evaluate import token_accuracy
         acc = token_accuracy(model, tok, corpus_dir, "test")
         metrics.update({"test_token_accuracy": acc["accuracy"], "test_loss": acc["loss"],
                         "test_tokens": acc["tokens"]})
         log(f"test split next-token accuracy {acc['accuracy']:.4f} loss {acc['loss']:.3f} over {acc['tokens']} tokens")
-    training = _read_json(train_summary)
+    training = read_json(train_summary)
     inputs, outputs = io_names(cfg.n_layers)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -108,25 +107,22 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model_config": cfg.to_json(),
         "params": sum(p.numel() for p in model.parameters()),
-        "onnx": {"file": "model.onnx", "opset": 17, "precision": "int8" if int8 else "fp32",
+        "onnx": {"file": MODEL_FILE, "opset": 17, "precision": "int8" if int8 else "fp32",
                  "inputs": inputs, "outputs": outputs, "logits": "last_position"},
-        "tokenizer": {"file": "tokenizer.json", "sha256": tok_sha, "special_tokens": special_ids(tok)},
+        "tokenizer": {"file": TOKENIZER_FILE, "sha256": tok_sha, "special_tokens": special_ids(tok)},
         "fim": {"order": "psm", "prefix": "<fim_prefix>", "suffix": "<fim_suffix>", "middle": "<fim_middle>",
                 "eos": "<eos>"},
-        "corpus": _read_json(Path(corpus_dir) / "summary.json") if corpus_dir else {},
+        "corpus": read_json(Path(corpus_dir) / "summary.json") if corpus_dir else {},
         "training": {k: training.get(k) for k in ("command", "steps", "tokens", "epochs", "wall_time_s")},
         "metrics": {"val_loss": training.get("val_loss"), "val_token_accuracy": training.get("val_token_accuracy"),
                     **metrics},
         "weight_map": names,  # torch parameter -> its ONNX initializer(s), for `quill train --init BUNDLE`
         "files": {},
     }
-    files = ["model.onnx", "tokenizer.json", "reference.npz"]
-    if write_corpus_hashes(out_dir, [Path(c) for c in (corpus_dir, *trained_on) if c is not None]):
+    files = [MODEL_FILE, TOKENIZER_FILE, REFERENCE_FILE]
+    if write_training_hashes(out_dir, [Path(c) for c in (corpus_dir, *trained_on) if c is not None]):
         files.append(CORPUS_HASHES)
     for fname in files:
-        manifest["files"][fname] = {"sha256": sha256_file(out_dir / fname), "bytes": (out_dir / fname).stat().st_size}
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    if docstring_checkpoint is not None:
-        from .doc_bundle import add_docstring_model
-        manifest = add_docstring_model(docstring_checkpoint, out_dir, int8=int8, log=log)
+        manifest["files"][fname] = file_entry(out_dir / fname)
+    write_manifest(out_dir, manifest)
     return manifest

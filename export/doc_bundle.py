@@ -15,10 +15,28 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import FORMAT_VERSION, _read_json, sha256_file
+from lsp_server.bundle_format import (
+    FORMAT_VERSION,
+    MANIFEST,
+    TOKENIZER_FILE,
+    file_entry,
+    read_json,
+    sha256_file,
+    write_manifest,
+)
+
 from .onnx_export import quantize_int8, set_metadata
-from .seq2seq_export import (DECODER_FILE, ENCODER_FILE, GRAPH_KINDS, REFERENCE_FILE, decoder_io_names,
-                             encoder_io_names, export_seq2seq, parity, reference_cases)
+from .seq2seq_export import (
+    DECODER_FILE,
+    ENCODER_FILE,
+    GRAPH_KINDS,
+    REFERENCE_FILE,
+    decoder_io_names,
+    encoder_io_names,
+    export_seq2seq,
+    parity,
+    reference_cases,
+)
 
 BOS_TOKEN, EOS_TOKEN = "<docstring>", "<eos>"
 MAX_SOURCE_TOKENS = 256  # the encoder sees the start of the function's source (docstring removed)
@@ -28,24 +46,24 @@ TRAINING_METRICS = ("val_loss", "val_token_accuracy", "best_val_loss")  # from m
 
 def _bundle_manifest(bundle_dir: Path) -> dict:
     """The bundle's manifest, after checking that its tokenizer is the one the manifest signs."""
-    path = bundle_dir / "manifest.json"
+    path = bundle_dir / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"{bundle_dir} has no manifest.json: build the bundle first with `quill export`")
+        raise FileNotFoundError(f"{bundle_dir} has no {MANIFEST}: build the bundle first with `quill export`")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path} has format version {manifest.get('format_version')!r}, not {FORMAT_VERSION}")
-    if sha256_file(bundle_dir / "tokenizer.json") != manifest["tokenizer"]["sha256"]:
-        raise ValueError(f"{bundle_dir / 'tokenizer.json'} does not match the manifest's sha256")
+    if sha256_file(bundle_dir / TOKENIZER_FILE) != manifest["tokenizer"]["sha256"]:
+        raise ValueError(f"{bundle_dir / TOKENIZER_FILE} does not match the manifest's sha256")
     return manifest
 
 
 def training_summary(ckpt_dir: Path, path: Path | None = None) -> dict:
     """train_summary.json given, else the one in the checkpoint folder or next to it ({} if none)."""
     if path is not None:
-        return _read_json(path)
+        return read_json(path)
     for candidate in (ckpt_dir / "train_summary.json", ckpt_dir.parent / "train_summary.json"):
         if candidate.is_file():
-            return _read_json(candidate)
+            return read_json(candidate)
     return {}
 
 
@@ -94,7 +112,7 @@ def add_docstring_model(ckpt_dir: Path, bundle_dir: Path, int8: bool = True, tra
     manifest = _bundle_manifest(bundle_dir)
     model = load_seq2seq(ckpt_dir)
     cfg = model.cfg
-    tok = load_tokenizer(bundle_dir / "tokenizer.json")
+    tok = load_tokenizer(bundle_dir / TOKENIZER_FILE)
     if tok.get_vocab_size() != cfg.vocab_size:
         raise ValueError(f"the bundle's tokenizer has {tok.get_vocab_size()} tokens but the docstring model "
                          f"expects {cfg.vocab_size}: train it with the bundle's tokenizer")
@@ -126,8 +144,6 @@ def add_docstring_model(ckpt_dir: Path, bundle_dir: Path, int8: bool = True, tra
                     **_scalars(summary.get("metrics") or {}), **measured, **(metrics or {})},
     }
     for name in DOC_FILES:
-        manifest["files"][name] = {"sha256": sha256_file(bundle_dir / name), "bytes": (bundle_dir / name).stat().st_size}
-    tmp_manifest = bundle_dir / ".manifest.json.tmp"
-    tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp_manifest, bundle_dir / "manifest.json")
+        manifest["files"][name] = file_entry(bundle_dir / name)
+    write_manifest(bundle_dir, manifest)
     return manifest

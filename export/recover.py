@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lsp_server.bundle_format import REFERENCE_FILE, sha256_file
 from model.transformer import DecoderLM, ModelConfig
 
 LINEARS = ("attn.q_proj", "attn.kv_proj", "attn.out_proj", "mlp.up", "mlp.down")  # graph order in a block
@@ -146,9 +147,8 @@ def assemble(model: DecoderLM, weights: dict, mapping: dict[str, list[dict]]) ->
 
 def reference_cases(bundle_dir: Path, manifest: dict) -> dict[str, np.ndarray]:
     """The bundle's reference.npz (inputs and the exporting PyTorch model's logits), sha256-checked."""
-    from .bundle import sha256_file
-    path = Path(bundle_dir) / "reference.npz"
-    expected = manifest.get("files", {}).get("reference.npz", {}).get("sha256")
+    path = Path(bundle_dir) / REFERENCE_FILE
+    expected = manifest.get("files", {}).get(REFERENCE_FILE, {}).get("sha256")
     if not path.exists() or (expected and sha256_file(path) != expected):
         raise RecoveryError(f"{path} is missing or does not match the manifest: cannot verify recovered weights")
     with np.load(path) as ref:
@@ -194,7 +194,7 @@ def recover_model(bundle_dir: Path | str, log=print) -> DecoderLM:
     """A DecoderLM with a verified bundle's weights; RecoveryError when they cannot be mapped or checked."""
     import onnx
 
-    from lsp_server.bundle import load_bundle
+    from lsp_server.runtime.bundles import load_bundle
     bundle = load_bundle(bundle_dir)  # sha256 of model.onnx and tokenizer.json first
     cfg = ModelConfig.from_json(bundle.model_config)
     if cfg.arch != "decoder_lm":

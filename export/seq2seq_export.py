@@ -15,11 +15,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from lsp_server.bundle_format import (
+    DOC_DECODER_FILE,
+    DOC_ENCODER_FILE,
+    DOC_REFERENCE_FILE,
+)
 from model.seq2seq import Seq2Seq
 
 from .onnx_export import OPSET, set_metadata
 
-ENCODER_FILE, DECODER_FILE, REFERENCE_FILE = "doc_encoder.onnx", "doc_decoder.onnx", "doc_reference.npz"
+ENCODER_FILE, DECODER_FILE, REFERENCE_FILE = DOC_ENCODER_FILE, DOC_DECODER_FILE, DOC_REFERENCE_FILE
 GRAPH_KINDS = {ENCODER_FILE: "seq2seq_encoder", DECODER_FILE: "seq2seq_decoder"}  # metadata quill.kind
 
 

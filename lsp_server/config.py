@@ -13,8 +13,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from .prompt import PromptBudget
-from .suggest import DEFAULT_CONFIDENCE_THRESHOLD, SuggestOptions
+from .assists.options import BodyOptions
+from .inline.options import DEFAULT_CONFIDENCE_THRESHOLD, SuggestOptions
+from .inline.prompt import PromptBudget
 
 
 @dataclass
@@ -82,9 +83,8 @@ class CodegenConfig:
     def limits(self) -> dict[str, tuple[int, int]]:
         return {"max_new_tokens": (8, 512), "max_lines": (1, 200), "suffix_tokens": (0, 512)}
 
-    def body_options(self):
+    def body_options(self) -> BodyOptions:
         """The code-generation options these settings stand for."""
-        from .codegen import BodyOptions  # codegen imports the engine; config stays light
         return BodyOptions(self.max_new_tokens, self.max_lines, suffix_tokens=self.suffix_tokens)
 
 

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .dedup import NearDupIndex, content_hash, minhash
+from lsp_server.bundle_format import content_hash
+
+from .dedup import NearDupIndex, minhash
 
 MAX_FILE_BYTES = 1_000_000
 MAX_LINE_CHARS = 1_000

@@ -1,7 +1,9 @@
-"""Content hashes and near-duplicate detection (MinHash + LSH over line shingles) for the corpus."""
+"""Near-duplicate detection (MinHash + LSH over line shingles) for the corpus.
+
+Exact copies are found by lsp_server.bundle_format.content_hash, the key of a bundle's corpus_hashes.txt.
+"""
 from __future__ import annotations
 
-import hashlib
 import zlib
 
 import numpy as np
@@ -10,21 +12,10 @@ N_PERM = 64          # MinHash permutations
 BANDS, ROWS = 16, 4  # LSH: 16 bands of 4 rows; pairs with Jaccard ~0.7+ collide in some band
 SHINGLE_LINES = 3
 NEAR_DUP_JACCARD = 0.8
-CORPUS_HASHES = "corpus_hashes.txt"  # in a bundle: content_hash of every file its weights were trained on
 _PRIME = (1 << 31) - 1  # products of two values below it fit in uint64
 _rng = np.random.default_rng(20261129)
 _A = _rng.integers(1, _PRIME, size=N_PERM, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, size=N_PERM, dtype=np.uint64)
-
-
-def normalize(text: str) -> str:
-    """Line endings as \\n and no trailing whitespace: copies that differ only there hash the same."""
-    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-
-
-def content_hash(text: str) -> str:
-    """First 16 hex digits of the sha256 of the normalized text (the eval-overlap guard's key)."""
-    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()[:16]
 
 
 def shingles(text: str) -> np.ndarray:

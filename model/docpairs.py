@@ -42,9 +42,9 @@ from pathlib import Path
 
 import tree_sitter
 
-from lsp_server.definitions import _docstring_node
-from lsp_server.documents import parse
-from lsp_server.ts_queries import load_query
+from lsp_server.syntax.definitions import docstring_node
+from lsp_server.syntax.documents import parse
+from lsp_server.syntax.queries import load_query
 
 from .corpus import load_split
 
@@ -170,7 +170,7 @@ def _strip_docstring(data: bytes, start: int, end: int, doc: tree_sitter.Node) -
 def _function_pair(data: bytes, fn: tree_sitter.Node) -> tuple[dict | None, str | None]:
     """(pair without path, None) for one function_definition node, or (None, the rule that drops it)."""
     body = fn.child_by_field_name("body")
-    doc = _docstring_node(body) if body is not None else None
+    doc = docstring_node(body) if body is not None else None
     if doc is None:
         return None, "no_docstring"
     try:

@@ -15,7 +15,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .transformer import KV, Block, ModelConfig, causal_mask, init_weights, norm, rope_tables
+from .transformer import (
+    KV,
+    Block,
+    ModelConfig,
+    causal_mask,
+    init_weights,
+    norm,
+    rope_tables,
+)
 
 
 class Seq2Seq(nn.Module):

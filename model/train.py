@@ -20,8 +20,15 @@ from tokenizers import Tokenizer
 from .corpus import load_split
 from .curves import LOSS_CURVES, plot_loss_curves
 from .data import FimSpec, build_stream, eval_windows, sample_batch
-from .distributed import Dist, from_main, init_distributed, shutdown, sum_over_ranks, wrap
-from .finetune import export_finetuned, initial_model, is_bundle, resolve_inputs
+from .distributed import (
+    Dist,
+    from_main,
+    init_distributed,
+    shutdown,
+    sum_over_ranks,
+    wrap,
+)
+from .finetune import checkpoint_model, resolve_inputs
 from .tokenizer import load_tokenizer
 from .transformer import DecoderLM, ModelConfig, load_model, save_model
 
@@ -188,7 +195,7 @@ def evaluate_loss(model, windows: list, bf16: bool, device: torch.device = torch
     return total_loss / max(count, 1), correct / max(count, 1)
 
 
-def _time_left(cfg: TrainConfig, elapsed: float) -> bool:
+def time_left(cfg: TrainConfig, elapsed: float) -> bool:
     return cfg.max_minutes <= 0 or elapsed < cfg.max_minutes * 60
 
 
@@ -198,21 +205,24 @@ def batch_rng(cfg: TrainConfig, step: int, rank: int) -> np.random.Generator:
     return np.random.default_rng(seed if rank == 0 else [seed, rank])
 
 
-def _initial_state(cfg: TrainConfig, out: Path, vocab_size: int, log):
+InitModel = Callable[[TrainConfig, int, Callable], DecoderLM]  # (cfg, vocab size, log) -> the --init model
+
+
+def _initial_state(cfg: TrainConfig, out: Path, vocab_size: int, log, init_model: InitModel):
     """(model, optimizer, state): resumed from <out>/ckpt, initialized from --init, or new."""
     if cfg.resume:
         model, opt, state = load_checkpoint(out, cfg)
         log(f"resumed at step {state.step}, {state.tokens:,} tokens, {state.elapsed_s / 60:.1f} min")
         return model, opt, state
     if cfg.init:
-        model = initial_model(cfg, vocab_size, log)
+        model = init_model(cfg, vocab_size, log)
         log(f"initialized from {cfg.init}")
     else:
         model = DecoderLM(ModelConfig(vocab_size=vocab_size, **cfg.model)).train()
     return model, make_optimizer(model, cfg), TrainState()
 
 
-def _setup(cfg: TrainConfig, env: Dist, log) -> Run:
+def _setup(cfg: TrainConfig, env: Dist, log, init_model: InitModel) -> Run:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
@@ -226,7 +236,7 @@ def _setup(cfg: TrainConfig, env: Dist, log) -> Run:
     if not val_texts:  # a small fine-tuning corpus may have no val files
         log("no val split: the val loss is measured on (up to 8) train files")
         val_texts = train_texts[:8]
-    model, opt, state = _initial_state(cfg, out, tok.get_vocab_size(), log)
+    model, opt, state = _initial_state(cfg, out, tok.get_vocab_size(), log, init_model)
     model.to(env.device)  # in place: the optimizer's parameters are the same objects
     for st in opt.state.values():
         st.update({k: st[k].to(env.device) for k in ("exp_avg", "exp_avg_sq") if k in st})
@@ -283,7 +293,7 @@ def _loop(run: Run) -> None:
         elapsed = start_elapsed + time.time() - start
         progress = max(state.step / cfg.max_steps, elapsed / (cfg.max_minutes * 60) if cfg.max_minutes else 0.0)
         # Rank 0's clock decides for all: every rank must take the same number of steps.
-        stop, progress = from_main([float(not _time_left(cfg, elapsed)), progress], env)
+        stop, progress = from_main([float(not time_left(cfg, elapsed)), progress], env)
         if stop:
             break
         loss = _step(run, lr_at(cfg, state.step, progress))
@@ -307,15 +317,16 @@ def _save(run: Run) -> None:
     plot_loss_curves(run.state.history, out / LOSS_CURVES, title=f"{out.name}: {run.model.num_params():,} parameters")
 
 
-def train(cfg: TrainConfig, command: str = "", log=print) -> dict:
+def train(cfg: TrainConfig, command: str = "", log=print, init_model: InitModel = checkpoint_model) -> dict:
     """Run (or resume) training; returns the summary also written to <out>/train_summary.json.
 
-    Under torchrun every rank calls this; rank 0 returns the summary, the others {"rank": r}.
+    Under torchrun every rank calls this; rank 0 returns the summary, the others {"rank": r}. `init_model`
+    makes the --init model (a checkpoint folder by default; quill/finetune.py also recovers bundles).
     """
     env = init_distributed()
     log = log if env.is_main else (lambda *_: None)
     cfg = resolve_inputs(cfg, env, log)
-    run = _setup(cfg, env, log)
+    run = _setup(cfg, env, log, init_model)
     steps_before = run.state.step
     _loop(run)
     if run.state.step > steps_before and run.state.step % cfg.eval_interval == 0:  # just evaluated (all ranks agree)
@@ -334,7 +345,7 @@ def train(cfg: TrainConfig, command: str = "", log=print) -> dict:
 
 
 def _finish(run: Run, command: str, val_loss: float, val_acc: float, parallel: dict) -> dict:
-    """Rank 0: final checkpoint, weights, summary, loss curves, and a bundle when fine-tuning one."""
+    """Rank 0: final checkpoint, weights, summary and loss curves."""
     cfg, state, out = run.cfg, run.state, Path(run.cfg.out)
     _save(run)
     save_model(run.model, run.model.cfg, out / "final")
@@ -343,8 +354,6 @@ def _finish(run: Run, command: str, val_loss: float, val_acc: float, parallel: d
                "params": run.model.num_params(), **parallel, "history": state.history,
                "train_config": asdict(cfg)}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
-    if is_bundle(cfg.init):
-        summary["bundle"] = str(export_finetuned(cfg, run.log))
     return summary
 
 

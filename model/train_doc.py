@@ -28,13 +28,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from model.train import TrainState, lr_at, make_optimizer, save_checkpoint, time_left
+
 from .corpus import load_split
 from .curves import LOSS_CURVES, plot_loss_curves
 from .data import eval_windows, plain_stream, sample_batch
 from .docpairs import build_pairs
 from .seq2seq import Seq2Seq, load_seq2seq
 from .tokenizer import EOS, PAD, SPECIAL_TOKENS, load_tokenizer
-from .train import TrainState, _time_left, lr_at, make_optimizer, save_checkpoint
 from .transformer import ModelConfig, save_model
 
 DOC = "<docstring>"
@@ -281,7 +282,7 @@ def _loop(model: Seq2Seq, cfg: DocTrainConfig, next_batch, step_loss, evaluate, 
     """AdamW, warmup + cosine over max_steps or max_minutes, evals and checkpoints (out/ckpt)."""
     opt, state, out = make_optimizer(model, cfg), TrainState(), Path(cfg.out)
     start = time.time()
-    while state.step < cfg.max_steps and _time_left(cfg, time.time() - start):
+    while state.step < cfg.max_steps and time_left(cfg, time.time() - start):
         elapsed = time.time() - start
         progress = max(state.step / cfg.max_steps, elapsed / (cfg.max_minutes * 60) if cfg.max_minutes else 0.0)
         for group in opt.param_groups:

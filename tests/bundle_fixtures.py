@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from lsp_server.bundle import default_bundle_path
+from lsp_server.runtime.bundles import default_bundle_path
 
 
 def copy_bundle(dst: Path) -> Path:

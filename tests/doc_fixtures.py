@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 
 from export.bundle import build_bundle
+from export.doc_bundle import add_docstring_model
 from model.seq2seq import Seq2Seq
 from model.transformer import DecoderLM, ModelConfig, save_model
 
@@ -48,8 +49,8 @@ def doc_bundle(tokenizer_path: Path, seq2seq: Seq2Seq, work: Path, int8: bool = 
     """A bundle folder (random LM) that carries seq2seq as its docstring model."""
     save_model(seq2seq, seq2seq.cfg, work / "doc_ckpt")
     lm = tiny_lm_checkpoint(seq2seq.cfg.vocab_size, work / "lm_ckpt")
-    build_bundle(lm, tokenizer_path, work / "bundle", corpus_dir=None, int8=int8, log=lambda *_: None,
-                 docstring_checkpoint=work / "doc_ckpt")
+    build_bundle(lm, tokenizer_path, work / "bundle", corpus_dir=None, int8=int8, log=lambda *_: None)
+    add_docstring_model(work / "doc_ckpt", work / "bundle", int8=int8, log=lambda *_: None)
     return work / "bundle"
 
 

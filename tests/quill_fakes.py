@@ -1,7 +1,7 @@
 """A scripted stand-in for lsp_server.engine.Engine, for fast tests of the docstring and codegen cores."""
 from __future__ import annotations
 
-from lsp_server.engine import Generation
+from lsp_server.runtime.engine import Generation
 
 
 class FakeEngine:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from lsp_server.documents import parse
 from lsp_server.features.debug import tree_digest
+from lsp_server.syntax.documents import parse
 
 LONG = os.environ.get("QUILL_LONG", "") not in ("", "0")
 long_only = pytest.mark.skipif(not LONG, reason="long run only: set QUILL_LONG=1")
@@ -133,7 +133,7 @@ class InProcessClient:
     """Feeds JSON messages to a real QuillServer's protocol, exactly as its stdio reader would."""
 
     def __init__(self, server=None) -> None:
-        from lsp_server.server import create_server
+        from lsp_server.app import create_server
         self.server = server or create_server()
         self.writer = CaptureWriter(self._answer)
         self.server.protocol.set_writer(self.writer, include_headers=False)

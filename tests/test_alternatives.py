@@ -6,10 +6,17 @@ log-probabilities agree to ~0.03, not exactly; comparisons below allow for that.
 import numpy as np
 import pytest
 
-from lsp_server.documents import Document
-from lsp_server.engine import CancelToken, Engine
-from lsp_server.rank import complete_names, identifier_mask, name_token_ids, propose_names
-from lsp_server.suggest import SuggestOptions, suggest_all
+from lsp_server.assists.name_ranking import (
+    complete_names,
+    identifier_mask,
+    name_token_ids,
+    propose_names,
+)
+from lsp_server.inline.options import SuggestOptions
+from lsp_server.inline.pipeline import suggest_all
+from lsp_server.runtime.cancel import CancelToken
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document
 
 PROMPT = "class Person:\n    def __init__(self, name):\n        self."
 

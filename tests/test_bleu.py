@@ -11,7 +11,14 @@ import math
 
 import pytest
 
-from model.bleu import ngram_counts, nist_tokens, prepare, sentence_bleu, smoothed_bleu4, split_puncts
+from quill.evaluation.bleu import (
+    ngram_counts,
+    nist_tokens,
+    prepare,
+    sentence_bleu,
+    smoothed_bleu4,
+    split_puncts,
+)
 
 
 def test_tokenization_splits_words_and_each_punctuation_character_after_lower_casing():

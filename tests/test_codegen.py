@@ -6,19 +6,21 @@ import ast
 import pytest
 from quill_fakes import FakeEngine
 
-from lsp_server.codegen import (
+from lsp_server.assists.bodies import (
     COMMENT,
     FUNCTION_BODY,
     BodyOptions,
     body_edit,
     find_body_target,
     generate_body,
+    generate_code,
     make_body_stop,
     parseable_prefix,
     suggest_body,
 )
-from lsp_server.documents import Document, parse
-from lsp_server.engine import CancelToken, Engine
+from lsp_server.runtime.cancel import CancelToken
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document, parse
 
 ADD = 'def add(a, b):\n    """Return the sum of a and b."""\n    ...\n'
 
@@ -188,7 +190,7 @@ def test_comment_in_an_otherwise_empty_function_gets_code_that_completes_it():
      "values = [1, 2]\n\n# the mean of values\nreturn sum(values) / len(values)\n"),
 ])
 def test_generate_code_from_a_signature_and_a_docstring_or_comment(signature, description, context, expected):
-    from lsp_server.codegen import describe_and_locate, generate_code
+    from lsp_server.assists.bodies import describe_and_locate, generate_code
     engine = FakeEngine("return sum(values) / len(values)\n\n")
     code = generate_code(engine, signature, description, context)
     text, offset = describe_and_locate(signature, description, context)
@@ -199,21 +201,21 @@ def test_generate_code_from_a_signature_and_a_docstring_or_comment(signature, de
 
 
 def test_generate_code_withholds_code_that_does_not_parse_and_needs_a_comment_without_signature():
-    from lsp_server.codegen import generate_code
+    from lsp_server.assists.bodies import generate_code
     assert generate_code(FakeEngine("return (\n\n"), "def f(x):", "Return x.") == ""
     with pytest.raises(ValueError, match="comment"):
         generate_code(FakeEngine("x\n"), "", "no comment marker")
 
 
-def test_engine_generate_body_with_the_shipped_model_returns_code_that_parses_or_nothing():
+def test_generate_code_with_the_shipped_model_returns_code_that_parses_or_nothing():
     engine = Engine.load(threads=1)
     signature = "def clamp(value, low, high):"
-    code = engine.generate_body(signature, "Return value limited to the range low..high.")
+    code = generate_code(engine, signature, "Return value limited to the range low..high.")
     assert code == "" or parses(f'{signature}\n    """Doc."""\n{code}\n')
 
 
 def test_a_suffix_budget_makes_the_body_prompt_fim_with_the_code_after_the_function():
-    from lsp_server.codegen import _prompt_ids, fim_body_prompt
+    from lsp_server.assists.bodies import _prompt_ids, fim_body_prompt
     engine = Engine.load(threads=1)
     text = ADD + "\n\ndef sub(a, b):\n    return a - b\n"
     target = find_body_target(doc(text), text.index("add"))
@@ -229,7 +231,7 @@ def test_a_suffix_budget_makes_the_body_prompt_fim_with_the_code_after_the_funct
 
 
 def test_code_that_opens_a_string_the_rest_of_the_file_would_close_is_cut_back():
-    from lsp_server.codegen import standalone_parses
+    from lsp_server.assists.bodies import standalone_parses
     assert not standalone_parses('    x = 1\n    """unclosed', "    ")
     assert standalone_parses("    if x:\n        return 1\n    return 2", "    ")
     text = ADD + '\n\ndef later():\n    """Doc."""\n'
@@ -244,7 +246,7 @@ def test_a_degenerate_loop_ends_the_body_where_it_starts():
 
 
 def test_when_greedy_gives_nothing_that_parses_the_next_branches_are_tried_best_first():
-    from lsp_server.engine import Generation
+    from lsp_server.runtime.engine import Generation
 
     class BranchingEngine(FakeEngine):
         def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,

@@ -3,8 +3,8 @@
 import pytest
 
 from lsp_server.config import CompletionConfig, InlineConfig, QuillConfig, parse_config
-from lsp_server.prompt import PromptBudget
-from lsp_server.suggest import SuggestOptions
+from lsp_server.inline.options import SuggestOptions
+from lsp_server.inline.prompt import PromptBudget
 
 DEFAULT = QuillConfig()
 

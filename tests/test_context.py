@@ -1,8 +1,13 @@
 """Unit tests of cross-file context (lsp_server.context) and the server's recency order."""
 
-from lsp_server.context import OutlineCache, cross_file_context, outline, uri_label
-from lsp_server.documents import Document
-from lsp_server.server import QuillServer
+from lsp_server.inline.context import (
+    OutlineCache,
+    cross_file_context,
+    outline,
+    uri_label,
+)
+from lsp_server.server.language_server import QuillServer
+from lsp_server.syntax.documents import Document
 
 SOURCE = '''#!/usr/bin/env python
 """Module docstring."""
@@ -71,7 +76,7 @@ def test_uri_label_is_relative_to_the_workspace_root_or_the_file_name():
 
 
 def test_outline_cache_recomputes_only_for_a_new_version(monkeypatch):
-    import lsp_server.context as context
+    import lsp_server.inline.context as context
     calls = []
     monkeypatch.setattr(context, "outline", lambda d: calls.append(d.version) or outline(d))
     cache = OutlineCache()

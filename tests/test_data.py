@@ -16,7 +16,15 @@ from model.data import (
     plain_stream,
     sample_batch,
 )
-from model.tokenizer import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, SPECIAL_TOKENS, decode, train_tokenizer
+from model.tokenizer import (
+    EOS,
+    FIM_MIDDLE,
+    FIM_PREFIX,
+    FIM_SUFFIX,
+    SPECIAL_TOKENS,
+    decode,
+    train_tokenizer,
+)
 
 CODE_CHARS = st.sampled_from(list("ab (): \t\r\n'é中😀\u2028\x0c"))
 SPECIAL = {FIM_PREFIX: 0, FIM_SUFFIX: 1, FIM_MIDDLE: 2, EOS: 3}

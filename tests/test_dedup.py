@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.bundle_format import content_hash
 from model.corpus import SPLITS, TRAIN_HASHES, build_corpus, load_split, split_for
-from model.dedup import NearDupIndex, content_hash, minhash
+from model.dedup import NearDupIndex, minhash
 
 
 def write(root: Path, rel: str, text: str, newline: str = "\n") -> Path:

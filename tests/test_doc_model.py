@@ -5,10 +5,15 @@ import pytest
 import torch
 from doc_fixtures import doc_bundle, small_tokenizer, tiny_seq2seq
 
-from lsp_server.bundle import load_bundle
-from lsp_server.doc_model import BeamOptions, DocstringModel, beam_search, repeated_ngram_tokens
-from lsp_server.engine import CancelToken, Cancelled
 from lsp_server.errors import ModelUnavailable
+from lsp_server.runtime.bundles import load_bundle
+from lsp_server.runtime.cancel import Cancelled, CancelToken
+from lsp_server.runtime.docstring_model import (
+    BeamOptions,
+    DocstringModel,
+    beam_search,
+    repeated_ngram_tokens,
+)
 from model.tokenizer import load_tokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

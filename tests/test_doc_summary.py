@@ -4,11 +4,15 @@ import pytest
 from doc_fixtures import doc_bundle, small_tokenizer, taught_seq2seq, tiny_seq2seq
 from quill_fakes import FakeEngine
 
-from lsp_server.definitions import find_definition
-from lsp_server.doc_model import DocGeneration, DocstringModel
-from lsp_server.docstrings import definition_source, suggest_docstring, summarize
-from lsp_server.documents import Document
-from lsp_server.engine import CancelToken
+from lsp_server.assists.docstrings import (
+    definition_source,
+    suggest_docstring,
+    summarize,
+)
+from lsp_server.runtime.cancel import CancelToken
+from lsp_server.runtime.docstring_model import DocGeneration, DocstringModel
+from lsp_server.syntax.definitions import find_definition
+from lsp_server.syntax.documents import Document
 from model.docpairs import extract_pairs
 from model.tokenizer import load_tokenizer
 

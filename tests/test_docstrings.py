@@ -6,8 +6,7 @@ import ast
 import pytest
 from quill_fakes import FakeEngine
 
-from lsp_server.definitions import CLASS, FUNCTION, METHOD, Param, Raise, find_definition
-from lsp_server.docstrings import (
+from lsp_server.assists.docstrings import (
     clean_summary,
     docstring_edit,
     docstring_prompt,
@@ -15,10 +14,19 @@ from lsp_server.docstrings import (
     suggest_docstring,
     summarize,
 )
-from lsp_server.documents import Document, parse
-from lsp_server.engine import CancelToken, Engine
-from lsp_server.naming import summary_from_name, words
-from lsp_server.ts_queries import load_query
+from lsp_server.assists.name_phrases import summary_from_name, words
+from lsp_server.runtime.cancel import CancelToken
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.definitions import (
+    CLASS,
+    FUNCTION,
+    METHOD,
+    Param,
+    Raise,
+    find_definition,
+)
+from lsp_server.syntax.documents import Document, parse
+from lsp_server.syntax.queries import load_query
 
 TOTAL = '''def get_total(items: list[Item], tax: float = 0.0) -> float:
     if not items:

@@ -4,12 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
-
-from lsp_server.documents import Document, DocumentStore, get_parser, parse
-from lsp_server.errors import DocumentNotOpen, PositionOutOfRange
-from lsp_server.positions import Position, PositionEncoding, Range
-
 from reliability_support import ref_lines, ref_offset, units
+
+from lsp_server.errors import DocumentNotOpen, PositionOutOfRange
+from lsp_server.syntax.documents import Document, DocumentStore, get_parser, parse
+from lsp_server.syntax.positions import Position, PositionEncoding, Range
 
 SOURCE = (
     "def grüße(name):\r\n"

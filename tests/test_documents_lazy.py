@@ -2,9 +2,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lsp_server.documents as documents
-from lsp_server.documents import Document, parse
-from lsp_server.positions import Position, Range
+import lsp_server.syntax.documents as documents
+from lsp_server.syntax.documents import Document, parse
+from lsp_server.syntax.positions import Position, Range
 
 SOURCE = "def f(x):\n    return x + 1\n\n\nclass C:\n    def m(self):\n        return 'é'\n"
 SNIPPETS = ["x", "(", ")", ":", "'", '"""', "\n", "    ", "é", "def g():\n    pass\n", ""]

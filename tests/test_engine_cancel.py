@@ -5,7 +5,8 @@ import threading
 import onnxruntime as ort
 import pytest
 
-from lsp_server.engine import CancelToken, Engine
+from lsp_server.runtime.cancel import CancelToken
+from lsp_server.runtime.engine import Engine
 
 
 def engine_without_session(max_seq_len=64):

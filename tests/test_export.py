@@ -7,10 +7,17 @@ import onnx
 import pytest
 import torch
 
-from export.bundle import FORMAT_VERSION, build_bundle, sha256_file
-from export.onnx_export import DecoderStep, export_decoder, io_names, parity, reference_cases
-from lsp_server.engine import Engine
+from export.bundle import build_bundle
+from export.onnx_export import (
+    DecoderStep,
+    export_decoder,
+    io_names,
+    parity,
+    reference_cases,
+)
+from lsp_server.bundle_format import FORMAT_VERSION, sha256_file
 from lsp_server.errors import BundleCorrupt, ModelUnavailable
+from lsp_server.runtime.engine import Engine
 from model.tokenizer import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from model.transformer import DecoderLM, ModelConfig, save_model
 
@@ -278,8 +285,8 @@ def test_the_bundle_records_the_content_hashes_of_every_training_corpus(tmp_path
     import json as _json
 
     from export.bundle import build_bundle
-    from lsp_server.bundle import load_bundle
-    from model.dedup import content_hash
+    from lsp_server.bundle_format import content_hash
+    from lsp_server.runtime.bundles import load_bundle
     corpora = []
     for i, texts in enumerate([["a = 1\n", "b = 2\n"], ["c = 3\r\n"]]):
         c = tmp_path / f"corpus{i}"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.cursor import cursor_context
-from lsp_server.documents import Document
-from lsp_server.engine import Engine
-from lsp_server.healing import heal_text
-from lsp_server.suggest import suggest
+from lsp_server.inline.cursor import cursor_context
+from lsp_server.inline.healing import heal_text
+from lsp_server.inline.pipeline import suggest
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
-
-from lsp_server.bounds import MAX_DEPTH, WINDOW_BYTES, check_position, error_count, statement_window
-from lsp_server.documents import Document, parse, scrub
-from lsp_server.engine import Engine
-from lsp_server.errors import InputTooComplex
-from lsp_server.server import create_server
 from reliability_support import InProcessClient, scaled
+
+from lsp_server.app import create_server
+from lsp_server.errors import InputTooComplex
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document, parse, scrub
+from lsp_server.syntax.limits import (
+    MAX_DEPTH,
+    WINDOW_BYTES,
+    check_position,
+    error_count,
+    statement_window,
+)
 
 MAX_REPLY_S = 10.0  # per request, on a loaded 2-core machine; unbounded steps took minutes before the fix
 LATENCIES: dict[str, float] = {}
@@ -145,7 +151,7 @@ def test_lone_surrogates_become_replacement_characters_at_the_same_positions():
 
 
 def _complete(path: Path, line: int, col: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lsp_server.cli", "complete", str(path), str(line), str(col),
+    return subprocess.run([sys.executable, "-m", "quill", "complete", str(path), str(line), str(col),
                            "--json"], capture_output=True, text=True, timeout=120)
 
 

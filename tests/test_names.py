@@ -1,8 +1,14 @@
 """Unit tests of completion names: buffer collection (lsp_server.names) and ranking (lsp_server.rank)."""
 
-from lsp_server.documents import Document
-from lsp_server.names import Name, WordAt, collect_names, word_at
-from lsp_server.rank import NameOptions, RankedName, complete_names, merge, split_lead
+from lsp_server.assists.name_ranking import (
+    NameOptions,
+    RankedName,
+    complete_names,
+    merge,
+    split_lead,
+)
+from lsp_server.syntax.documents import Document
+from lsp_server.syntax.identifiers import Name, WordAt, collect_names, word_at
 
 CURSOR = "‸"
 SOURCE = '''import os

@@ -24,7 +24,7 @@ CURSOR = types.Position(line=5, character=15)  # after "return "
 
 def quill_command() -> list[str]:
     script = Path(sys.executable).with_name("quill")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lsp_server.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "quill"]
 
 
 def quill_env() -> dict:

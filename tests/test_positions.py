@@ -6,11 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
+from reliability_support import ref_lines, units
 
 from lsp_server.errors import PositionOutOfRange, QuillError
-from lsp_server.positions import LineIndex, Position, PositionEncoding
-
-from reliability_support import ref_lines, units
+from lsp_server.syntax.positions import LineIndex, Position, PositionEncoding
 
 ENCODINGS = list(PositionEncoding)
 NOT_LINE_BREAKS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

@@ -2,7 +2,11 @@
 
 import random
 
-from lsp_server.prompt import CHARS_PER_TOKEN_BOUND, PromptBudget, build_fim_prompt
+from lsp_server.inline.prompt import (
+    CHARS_PER_TOKEN_BOUND,
+    PromptBudget,
+    build_fim_prompt,
+)
 
 SPECIAL = {"<fim_prefix>": 0, "<fim_suffix>": 1, "<fim_middle>": 2}
 OFFSET = 10  # character ids start above the special ids
@@ -188,7 +192,7 @@ def test_zero_budgets_give_an_empty_prompt_body():
 
 
 def test_build_prompt_uses_fim_only_when_code_follows_the_cursor():
-    from lsp_server.prompt import build_prompt
+    from lsp_server.inline.prompt import build_prompt
     special = {**SPECIAL, "<eos>": 3}
     with_suffix = build_prompt("x = ", "\nprint(x)\n", char_encode, special)
     assert with_suffix.ids[0] == SPECIAL["<fim_prefix>"] and with_suffix.ids[-1] == SPECIAL["<fim_middle>"]
@@ -203,7 +207,7 @@ CONTEXT = "# path: other.py\nimport os\ndef helper(a, b): ...\n# path: far.py\nc
 
 
 def test_context_goes_before_the_prefix_inside_the_fim_prefix_part():
-    from lsp_server.prompt import build_prompt
+    from lsp_server.inline.prompt import build_prompt
     prompt = build_prompt("x = ", "\nprint(x)\n", char_encode, {**SPECIAL, "<eos>": 3}, PromptBudget(512, 64),
                           context=CONTEXT)
     prefix_ids, _ = parts(prompt)
@@ -213,7 +217,7 @@ def test_context_goes_before_the_prefix_inside_the_fim_prefix_part():
 
 
 def test_context_gets_at_most_a_quarter_of_the_prefix_budget_in_whole_lines_nearest_first():
-    from lsp_server.prompt import build_prompt, fit_context
+    from lsp_server.inline.prompt import build_prompt, fit_context
     ids = fit_context(CONTEXT, char_encode, 40)
     assert char_decode(ids) == "# path: other.py\nimport os\n"  # the next line would not fit
     prompt = build_prompt("x = ", "", char_encode, {**SPECIAL, "<eos>": 3}, PromptBudget(100, 60), context=CONTEXT)
@@ -222,7 +226,7 @@ def test_context_gets_at_most_a_quarter_of_the_prefix_budget_in_whole_lines_near
 
 
 def test_context_never_pushes_out_the_code_right_before_the_cursor():
-    from lsp_server.prompt import build_prompt
+    from lsp_server.inline.prompt import build_prompt
     budget = PromptBudget(64, 0)
     prefix = numbered_lines(200) + "    result = compute("
     with_context = build_prompt(prefix, "", char_encode, {**SPECIAL, "<eos>": 3}, budget, context=CONTEXT * 20)
@@ -232,7 +236,7 @@ def test_context_never_pushes_out_the_code_right_before_the_cursor():
 
 
 def test_a_path_line_without_any_of_its_lines_is_dropped():
-    from lsp_server.prompt import fit_context
+    from lsp_server.inline.prompt import fit_context
     assert char_decode(fit_context(CONTEXT, char_encode, len("# path: other.py\n") + 3)) == ""
     assert fit_context("", char_encode, 100) == []
     assert fit_context(CONTEXT, char_encode, 0) == []

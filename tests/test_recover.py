@@ -16,7 +16,7 @@ from export.recover import (
     reference_cases,
     structural_map,
 )
-from lsp_server.bundle import default_bundle_path, load_bundle
+from lsp_server.runtime.bundles import default_bundle_path, load_bundle
 from model.tokenizer import train_tokenizer
 from model.transformer import DecoderLM, ModelConfig, save_model
 

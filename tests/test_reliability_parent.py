@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from lsp_server.parent import process_alive, watch_parent
+from lsp_server.server.parent import process_alive, watch_parent
 
 
 def sleeper() -> subprocess.Popen:

@@ -16,9 +16,14 @@ from hypothesis import strategies as st
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from reliability_support import InProcessClient, scaled
 
-from lsp_server.engine import Cancelled
-from lsp_server.errors import BundleCorrupt, DocumentNotOpen, ModelUnavailable, PositionOutOfRange
-from lsp_server.protocol import rpc_error
+from lsp_server.errors import (
+    BundleCorrupt,
+    DocumentNotOpen,
+    ModelUnavailable,
+    PositionOutOfRange,
+)
+from lsp_server.runtime.cancel import Cancelled
+from lsp_server.server.protocol import rpc_error
 
 URI = "file:///w/person.py"
 SOURCE = "import os\n\n\ndef load_config(path, strict=False):\n    return path\n"

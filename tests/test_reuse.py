@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lsp_server.engine import CancelToken, Engine, PromptCache, shared_prefix
-from lsp_server.prompt import SPM, PromptBudget, build_prompt
-from lsp_server.reuse import ReuseStore, Shown, typed_through
+from lsp_server.inline.prompt import SPM, PromptBudget, build_prompt
+from lsp_server.inline.typing_state import ReuseStore, Shown, typed_through
+from lsp_server.runtime.cancel import CancelToken
+from lsp_server.runtime.engine import Engine, PromptCache, shared_prefix
 
 SPECIAL = {"<fim_prefix>": 0, "<fim_suffix>": 1, "<fim_middle>": 2, "<eos>": 3}
 
@@ -207,22 +208,22 @@ class BranchEngine:
 
     def generate_alternatives(self, ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None, cache=None,
                               skip=0, heal=""):
-        from lsp_server.engine import Generation
+        from lsp_server.runtime.engine import Generation
         self.calls.append((n, skip))
         return [Generation(t, [], [-0.5] * max(len(t), 1), "eos", len(ids)) for t in self.texts[skip:skip + n]]
 
 
 def test_one_suggestion_wanted_decodes_the_greedy_branch_alone():
-    from lsp_server.documents import Document
-    from lsp_server.suggest import suggest_all
+    from lsp_server.inline.pipeline import suggest_all
+    from lsp_server.syntax.documents import Document
     engine = BranchEngine([" compute(1)", " 42", " x"])  # the model writes the space the prompt left out
     found = suggest_all(Document("file:///a.py", "value = \n"), len("value = "), engine)
     assert [s.text for s in found] == ["compute(1)"] and engine.calls == [(1, 0)]
 
 
 def test_the_spares_stand_in_when_the_greedy_branch_shows_nothing():
-    from lsp_server.documents import Document
-    from lsp_server.suggest import SPARE_BRANCHES, suggest_all
+    from lsp_server.inline.pipeline import SPARE_BRANCHES, suggest_all
+    from lsp_server.syntax.documents import Document
     engine = BranchEngine([" (((", " 42", " x"])  # unclosed brackets: the syntax cut empties the greedy branch
     found = suggest_all(Document("file:///a.py", "value = \n"), len("value = "), engine)
     assert [s.text for s in found] == ["42"] and engine.calls == [(1, 0), (SPARE_BRANCHES, 1)]

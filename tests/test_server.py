@@ -2,7 +2,7 @@
 import asyncio
 from pathlib import Path
 
-from lsp_server.server import QuillServer
+from lsp_server.server.language_server import QuillServer
 
 URI = "file:///w/a.py"
 

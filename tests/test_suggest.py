@@ -4,20 +4,14 @@ import dataclasses
 
 import pytest
 
-from lsp_server.documents import Document
-from lsp_server.engine import Generation
-from lsp_server.prompt import PromptBudget
-from lsp_server.suggest import (
-    BLOCK,
-    LINE,
-    SuggestOptions,
-    cursor_context,
-    make_stop,
-    postprocess,
-    suggest,
-    syntax_cut,
-    trim_suffix_overlap,
-)
+from lsp_server.inline.cursor import BLOCK, LINE, cursor_context
+from lsp_server.inline.options import SuggestOptions
+from lsp_server.inline.pipeline import suggest
+from lsp_server.inline.postprocess import postprocess, syntax_cut, trim_suffix_overlap
+from lsp_server.inline.prompt import PromptBudget
+from lsp_server.inline.stops import make_stop
+from lsp_server.runtime.engine import Generation
+from lsp_server.syntax.documents import Document
 
 CURSOR = "‸"
 SPECIAL = {"<fim_prefix>": 0, "<fim_suffix>": 1, "<fim_middle>": 2, "<eos>": 3}
@@ -410,7 +404,7 @@ def test_max_lines_one_keeps_only_the_first_body_line():
 # --- stage 4 -------------------------------------------------------------------------------------
 
 def test_repeated_next_line_of_the_suffix_is_trimmed():
-    from lsp_server.suggest import trim_repeated_suffix
+    from lsp_server.inline.postprocess import trim_repeated_suffix
     assert trim_repeated_suffix("\n    y = x\n    return y", "\n    return y\n") == "\n    y = x"
     assert trim_repeated_suffix("return y", "\n    return y\n") == ""
     assert trim_repeated_suffix("\n    y = x", "\n\n") == "\n    y = x"
@@ -446,7 +440,7 @@ def gen(text, logprob):
 
 
 def test_rank_drops_duplicates_and_low_confidence_and_sorts_by_mean_logprob():
-    from lsp_server.suggest import Suggestion, rank
+    from lsp_server.inline.postprocess import Suggestion, rank
     found = [Suggestion(t, 0, gen(t, lp), LINE) for t, lp in
              [("a", -1.0), ("b", -0.2), ("a", -0.5), ("c", -4.0), ("", -0.1), ("d", -2.0)]]
     ranked = rank(found, 3, -3.0)
@@ -456,7 +450,7 @@ def test_rank_drops_duplicates_and_low_confidence_and_sorts_by_mean_logprob():
 
 
 def test_suggest_all_returns_distinct_alternatives_best_first():
-    from lsp_server.suggest import suggest_all
+    from lsp_server.inline.pipeline import suggest_all
     doc, offset = at("value = ‸\n")
     engine = FakeEngine(" compute(1)", logprob=-1.0,
                         alternatives=[(" 42", -0.3), (" compute(1)", -0.2), (" x", -5.0)])

@@ -6,8 +6,15 @@ import torch
 
 from model.seq2seq import load_seq2seq
 from model.tokenizer import SPECIAL_TOKENS, train_tokenizer
-from model.train_doc import (ENCODER_PARTS, DocTrainConfig, collate, init_model, length_batches, mask_tokens,
-                             train_doc)
+from model.train_doc import (
+    ENCODER_PARTS,
+    DocTrainConfig,
+    collate,
+    init_model,
+    length_batches,
+    mask_tokens,
+    train_doc,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -117,7 +124,7 @@ def test_init_encoder_with_other_sizes_is_refused(work, mlm_run):
 
 
 def test_cli_train_doc_runs_the_finetune_stage(work, mlm_run, capsys):
-    from lsp_server.cli import main
+    from quill.cli import main
     args = ["train-doc", "--stage", "finetune", "--preset", "tiny", "--corpus", str(work / "corpus"),
             "--tokenizer", str(work / "tokenizer.json"), "--out", str(work / "cli"), "--threads", "1",
             "--init-encoder", str(mlm_run[0] / "final"), "--max-steps", "2", "--label-smoothing", "0"]

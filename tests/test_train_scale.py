@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from export.bundle import build_bundle
-from lsp_server.bundle import load_bundle
-from lsp_server.cli import main as quill_main
+from lsp_server.runtime.bundles import load_bundle
 from model import train as train_module
 from model.corpus import build_corpus, load_split
 from model.tokenizer import train_tokenizer
 from model.train import PRESETS, TrainConfig, batch_rng, train
+from quill.cli import main as quill_main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -73,7 +73,7 @@ def torchrun(*args: str, cwd: Path, timeout: float = 50) -> subprocess.Completed
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.pop("RANK", None)
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-               "-m", "lsp_server.cli", "train", *args]
+               "-m", "quill", "train", *args]
     proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"torchrun failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc

@@ -4,7 +4,13 @@ import json
 import pytest
 import torch
 
-from model.transformer import DecoderLM, ModelConfig, causal_mask, load_model, save_model
+from model.transformer import (
+    DecoderLM,
+    ModelConfig,
+    causal_mask,
+    load_model,
+    save_model,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

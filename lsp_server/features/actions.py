@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from ..assist import body_for, body_title, docstring_for, docstring_title, workspace_edit
-from ..server import QuillServer
+from ..server.language_server import QuillServer
+from .assist_requests import (
+    body_for,
+    body_title,
+    docstring_for,
+    docstring_title,
+    workspace_edit,
+)
 
 KIND = types.CodeActionKind.RefactorRewrite
 
@@ -14,20 +20,22 @@ def wants_rewrite(only: list[str] | None) -> bool:
     return not only or any(KIND == kind or KIND.startswith(kind + ".") for kind in only)
 
 
+async def code_action(ls: QuillServer, params: types.CodeActionParams):
+    if not wants_rewrite(params.context.only):
+        return None
+    uri, position = params.text_document.uri, params.range.start
+    actions = []
+    if (found := await docstring_for(ls, uri, position, "action")) is not None:
+        suggestion, snapshot = found
+        actions.append(types.CodeAction(docstring_title(suggestion), kind=KIND,
+                                        edit=workspace_edit(snapshot, suggestion.edit, ls.encoding)))
+    # Offered only once generated and checked to parse, so a listed action always has a working edit.
+    if (found := await body_for(ls, uri, position, "action")) is not None:
+        suggestion, snapshot = found
+        actions.append(types.CodeAction(body_title(suggestion), kind=KIND,
+                                        edit=workspace_edit(snapshot, suggestion.edit, ls.encoding)))
+    return actions or None
+
+
 def register(server: QuillServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[KIND]))
-    async def code_action(ls: QuillServer, params: types.CodeActionParams):
-        if not wants_rewrite(params.context.only):
-            return None
-        uri, position = params.text_document.uri, params.range.start
-        actions = []
-        if (found := await docstring_for(ls, uri, position, "action")) is not None:
-            suggestion, snapshot = found
-            actions.append(types.CodeAction(docstring_title(suggestion), kind=KIND,
-                                            edit=workspace_edit(snapshot, suggestion.edit, ls.encoding)))
-        # Offered only once generated and checked to parse, so a listed action always has a working edit.
-        if (found := await body_for(ls, uri, position, "action")) is not None:
-            suggestion, snapshot = found
-            actions.append(types.CodeAction(body_title(suggestion), kind=KIND,
-                                            edit=workspace_edit(snapshot, suggestion.edit, ls.encoding)))
-        return actions or None
+    server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[KIND]))(code_action)

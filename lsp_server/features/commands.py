@@ -11,8 +11,14 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from ..assist import body_for, body_title, docstring_for, docstring_title, workspace_edit
-from ..server import QuillServer
+from ..server.language_server import QuillServer
+from .assist_requests import (
+    body_for,
+    body_title,
+    docstring_for,
+    docstring_title,
+    workspace_edit,
+)
 
 GENERATE_DOCSTRING, GENERATE_BODY = "quill.generateDocstring", "quill.generateBody"
 UINTEGER_MAX = 2**31 - 1  # LSP's uinteger: lsprotocol's Position rejects more
@@ -57,28 +63,31 @@ def _check_open(ls: QuillServer, uri: str) -> None:
         raise JsonRpcInvalidParams(message=f"document not open: {uri}")
 
 
-def register(server: QuillServer) -> None:
-    @server.command(GENERATE_DOCSTRING)
-    async def generate_docstring(ls: QuillServer, *args):
-        uri, position = parse_arguments(args)
-        _check_open(ls, uri)
-        if not ls.config.docstring.enabled:
-            return {"applied": False, "reason": "docstring suggestions are disabled (docstring.enabled)"}
-        found = await docstring_for(ls, uri, position, "command")
-        if found is None:
-            return {"applied": False, "reason": "no function, method or class name at this position"}
-        suggestion, snapshot = found
-        return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), docstring_title(suggestion))
+async def generate_docstring(ls: QuillServer, *args):
+    uri, position = parse_arguments(args)
+    _check_open(ls, uri)
+    if not ls.config.docstring.enabled:
+        return {"applied": False, "reason": "docstring suggestions are disabled (docstring.enabled)"}
+    found = await docstring_for(ls, uri, position, "command")
+    if found is None:
+        return {"applied": False, "reason": "no function, method or class name at this position"}
+    suggestion, snapshot = found
+    return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), docstring_title(suggestion))
 
-    @server.command(GENERATE_BODY)
-    async def generate_body(ls: QuillServer, *args):
-        uri, position = parse_arguments(args)
-        _check_open(ls, uri)
-        if not ls.config.codegen.enabled:
-            return {"applied": False, "reason": "code generation is disabled (codegen.enabled)"}
-        found = await body_for(ls, uri, position, "command")
-        if found is None:
-            return {"applied": False, "reason": "no empty function or comment line here, or no code that parses "
-                                                "was generated"}
-        suggestion, snapshot = found
-        return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), body_title(suggestion))
+
+async def generate_body(ls: QuillServer, *args):
+    uri, position = parse_arguments(args)
+    _check_open(ls, uri)
+    if not ls.config.codegen.enabled:
+        return {"applied": False, "reason": "code generation is disabled (codegen.enabled)"}
+    found = await body_for(ls, uri, position, "command")
+    if found is None:
+        return {"applied": False, "reason": "no empty function or comment line here, or no code that parses "
+                                            "was generated"}
+    suggestion, snapshot = found
+    return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), body_title(suggestion))
+
+
+def register(server: QuillServer) -> None:
+    server.command(GENERATE_DOCSTRING)(generate_docstring)
+    server.command(GENERATE_BODY)(generate_body)

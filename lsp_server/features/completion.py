@@ -9,14 +9,15 @@ import dataclasses
 
 from lsprotocol import types
 
+from ..assists.name_ranking import NameCompletion, NameOptions, complete_names
 from ..config import QuillConfig
-from ..context import OutlineCache, cross_file_context
-from ..documents import Document
-from ..engine import CancelToken, Engine
-from ..names import word_at
-from ..prompt import PromptBudget
-from ..rank import NameCompletion, NameOptions, complete_names
-from ..server import QuillServer
+from ..inline.context import OutlineCache, cross_file_context
+from ..inline.prompt import PromptBudget
+from ..runtime.cancel import CancelToken
+from ..runtime.engine import Engine
+from ..server.language_server import QuillServer
+from ..syntax.documents import Document
+from ..syntax.identifiers import word_at
 from .inline import run_suggest_all
 
 KINDS = {
@@ -83,16 +84,18 @@ async def _line_suggestion(ls: QuillServer, params: types.CompletionParams) -> t
     return types.CompletionList(is_incomplete=True, items=[item])
 
 
+async def completion(ls: QuillServer, params: types.CompletionParams):
+    doc = ls.store.get(params.text_document.uri)
+    if doc is None or not ls.config.completion.enabled:
+        return types.CompletionList(is_incomplete=False, items=[])
+    snapshot = doc.snapshot()
+    offset = snapshot.offset_at(params.position, ls.encoding)
+    if word_at(snapshot, offset) is not None:
+        return await _names(ls, snapshot, offset)
+    if not ls.config.completion.line_suggestion:
+        return types.CompletionList(is_incomplete=False, items=[])
+    return await _line_suggestion(ls, params)
+
+
 def register(server: QuillServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["."]))
-    async def completion(ls: QuillServer, params: types.CompletionParams):
-        doc = ls.store.get(params.text_document.uri)
-        if doc is None or not ls.config.completion.enabled:
-            return types.CompletionList(is_incomplete=False, items=[])
-        snapshot = doc.snapshot()
-        offset = snapshot.offset_at(params.position, ls.encoding)
-        if word_at(snapshot, offset) is not None:
-            return await _names(ls, snapshot, offset)
-        if not ls.config.completion.line_suggestion:
-            return types.CompletionList(is_incomplete=False, items=[])
-        return await _line_suggestion(ls, params)
+    server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["."]))(completion)

@@ -23,8 +23,9 @@ from typing import Any
 import tree_sitter
 from pygls.exceptions import JsonRpcInvalidParams
 
-from ..engine import Cancelled, CancelToken, Engine
-from ..server import QuillServer
+from ..runtime.cancel import Cancelled, CancelToken
+from ..runtime.engine import Engine
+from ..server.language_server import QuillServer
 
 DOCUMENT_TEXT, STATE, CONFIGURE = "quill.debug.documentText", "quill.debug.state", "quill.debug.configure"
 MODULES = "quill.debug.modules"
@@ -82,37 +83,42 @@ def _uri_argument(args: tuple[Any, ...]) -> str:
     return args[0]
 
 
+def document_text(ls: QuillServer, *args):
+    doc = ls.store.get(_uri_argument(args))
+    if doc is None:
+        return None
+    return {"text": doc.text, "version": doc.version, "tree": tree_digest(doc.tree)}
+
+
+async def state(ls: QuillServer, *args):
+    started = time.perf_counter()
+    await asyncio.get_running_loop().run_in_executor(ls.inference, lambda: None)
+    wait_ms = (time.perf_counter() - started) * 1000
+    pending = [msg_id for msg_id in ls.protocol.pending_request_ids() if msg_id != ls.protocol.msg_id]
+    return {**ls.per_document_state(), "request_futures": len(pending),
+            "rss_bytes": rss_bytes(), "inference_wait_ms": round(wait_ms, 2)}
+
+
+async def modules(ls: QuillServer, *args):
+    engine = await ls.wait_engine()
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] in UNSAFE_MODULES)
+    return {"unsafe": loaded, "engine": engine is not None}
+
+
+async def configure(ls: QuillServer, *args):
+    options = args[0] if len(args) == 1 and isinstance(args[0], dict) else None
+    delay = options.get("step_delay_ms") if options is not None else None
+    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 1000:
+        raise JsonRpcInvalidParams(message='expected [{"step_delay_ms": 0..1000}]')
+    engine = await ls.wait_engine()
+    if engine is None:
+        return {"configured": False}
+    slow_down(engine, delay / 1000)
+    return {"configured": True}
+
+
 def register(server: QuillServer) -> None:
-    @server.command(DOCUMENT_TEXT)
-    def document_text(ls: QuillServer, *args):
-        doc = ls.store.get(_uri_argument(args))
-        if doc is None:
-            return None
-        return {"text": doc.text, "version": doc.version, "tree": tree_digest(doc.tree)}
-
-    @server.command(STATE)
-    async def state(ls: QuillServer, *args):
-        started = time.perf_counter()
-        await asyncio.get_running_loop().run_in_executor(ls.inference, lambda: None)
-        wait_ms = (time.perf_counter() - started) * 1000
-        pending = [msg_id for msg_id in ls.protocol._request_futures if msg_id != ls.protocol.msg_id]
-        return {**ls.per_document_state(), "request_futures": len(pending),
-                "rss_bytes": rss_bytes(), "inference_wait_ms": round(wait_ms, 2)}
-
-    @server.command(MODULES)
-    async def modules(ls: QuillServer, *args):
-        engine = await ls.wait_engine()
-        loaded = sorted(name for name in sys.modules if name.split(".")[0] in UNSAFE_MODULES)
-        return {"unsafe": loaded, "engine": engine is not None}
-
-    @server.command(CONFIGURE)
-    async def configure(ls: QuillServer, *args):
-        options = args[0] if len(args) == 1 and isinstance(args[0], dict) else None
-        delay = options.get("step_delay_ms") if options is not None else None
-        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 1000:
-            raise JsonRpcInvalidParams(message='expected [{"step_delay_ms": 0..1000}]')
-        engine = await ls.wait_engine()
-        if engine is None:
-            return {"configured": False}
-        slow_down(engine, delay / 1000)
-        return {"configured": True}
+    server.command(DOCUMENT_TEXT)(document_text)
+    server.command(STATE)(state)
+    server.command(MODULES)(modules)
+    server.command(CONFIGURE)(configure)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from ..assist import docstring_for
-from ..docstrings import DocstringSuggestion
-from ..server import QuillServer
+from ..assists.docstrings import DocstringSuggestion
+from ..server.language_server import QuillServer
+from .assist_requests import docstring_for
 
 SOURCES = {"docstring-model": "summary by the local docstring model", "model": "summary by the local model",
            "name": "summary from the name"}
@@ -17,15 +17,17 @@ def hover_markdown(suggestion: DocstringSuggestion) -> str:
     return f"{heading}\n\n```python\n{suggestion.text}\n```"
 
 
+async def hover(ls: QuillServer, params: types.HoverParams):
+    # Documented definitions and every other position get no answer: other servers hover there too.
+    found = await docstring_for(ls, params.text_document.uri, params.position, "hover", existing=False)
+    if found is None:
+        return None
+    suggestion, snapshot = found
+    info = suggestion.info
+    name_range = types.Range(snapshot.position_at(info.name_start, ls.encoding),
+                             snapshot.position_at(info.name_end, ls.encoding))
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, hover_markdown(suggestion)), name_range)
+
+
 def register(server: QuillServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def hover(ls: QuillServer, params: types.HoverParams):
-        # Documented definitions and every other position get no answer: other servers hover there too.
-        found = await docstring_for(ls, params.text_document.uri, params.position, "hover", existing=False)
-        if found is None:
-            return None
-        suggestion, snapshot = found
-        info = suggestion.info
-        name_range = types.Range(snapshot.position_at(info.name_start, ls.encoding),
-                                 snapshot.position_at(info.name_end, ls.encoding))
-        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, hover_markdown(suggestion)), name_range)
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from ..context import OutlineCache, cross_file_context
-from ..documents import Document
-from ..engine import CancelToken, Engine
-from ..reuse import DocumentReuse
-from ..server import QuillServer
-from ..suggest import SuggestOptions, Suggestion, suggest_all
+from ..inline.context import OutlineCache, cross_file_context
+from ..inline.options import SuggestOptions
+from ..inline.pipeline import suggest_all
+from ..inline.postprocess import Suggestion
+from ..inline.typing_state import DocumentReuse
+from ..runtime.cancel import CancelToken
+from ..runtime.engine import Engine
+from ..server.language_server import QuillServer
+from ..syntax.documents import Document
 
 STATS = "quill/stats"
 
@@ -84,13 +87,16 @@ async def _from_model(ls: QuillServer, params: types.InlineCompletionParams) -> 
     return _items(texts, snapshot, offset, ls.encoding)
 
 
-def register(server: QuillServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(ls: QuillServer, params: types.InlineCompletionParams):
-        answer = _typed_through(ls, params)
-        return answer if answer is not None else await _from_model(ls, params)
+async def inline_completion(ls: QuillServer, params: types.InlineCompletionParams):
+    answer = _typed_through(ls, params)
+    return answer if answer is not None else await _from_model(ls, params)
 
-    @server.feature(STATS)
-    def stats(ls: QuillServer, params) -> dict:
-        """Hidden: where inline answers came from (typed through a suggestion or the model), for benchmarks."""
-        return ls.reuse.stats()
+
+def stats(ls: QuillServer, params) -> dict:
+    """Hidden: where inline answers came from (typed through a suggestion or the model), for benchmarks."""
+    return ls.reuse.stats()
+
+
+def register(server: QuillServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(inline_completion)
+    server.feature(STATS)(stats)

@@ -7,9 +7,9 @@ import sys
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.documents import Document, parse
+from lsp_server.syntax.documents import Document, parse
 
-SERVER = [sys.executable, "-m", "lsp_server.cli", "serve"]
+SERVER = [sys.executable, "-m", "lsp_server", "serve"]
 
 
 def open_doc(client: LanguageClient, uri: str, text: str) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-SERVE = [sys.executable, "-m", "lsp_server.cli", "serve"]
+SERVE = [sys.executable, "-m", "lsp_server", "serve"]
 
 
 class RawServer:

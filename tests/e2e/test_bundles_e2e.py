@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from bundle_fixtures import BROKEN
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from bundle_fixtures import BROKEN
 from lsp_server.features.debug import MODULES
 
 from .helpers import SERVER, open_doc
@@ -35,7 +35,7 @@ def hook(event, args):
                  "socket.sendto", "socket.sendmsg") or (event == "socket.__new__" and args[1] in INET):
         log.write(f"{event} {args!r}\\n")
 sys.addaudithook(hook)
-from lsp_server.cli import main
+from quill.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -1,7 +1,6 @@
 """End-to-end: the Generate body action and quill.generateBody through `quill serve` + pytest-lsp."""
 from __future__ import annotations
 
-
 import pytest
 import pytest_lsp
 from lsprotocol import types

@@ -10,7 +10,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 pytestmark = pytest.mark.e2e
 
-SERVER = [sys.executable, "-m", "lsp_server.cli", "serve"]
+SERVER = [sys.executable, "-m", "lsp_server", "serve"]
 SOURCE = """import os
 from collections import OrderedDict
 

@@ -4,10 +4,10 @@ and still no torch in the server."""
 from __future__ import annotations
 
 import pytest
+from doc_fixtures import doc_bundle, small_tokenizer, taught_seq2seq
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from doc_fixtures import doc_bundle, small_tokenizer, taught_seq2seq
 from lsp_server.features.debug import MODULES
 from model.docpairs import extract_pairs
 

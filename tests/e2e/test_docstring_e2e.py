@@ -1,7 +1,6 @@
 """End-to-end: docstring hover, code actions and quill.generateDocstring through `quill serve` + pytest-lsp."""
 from __future__ import annotations
 
-
 import pytest
 import pytest_lsp
 from lsprotocol import types

@@ -9,14 +9,14 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_server.config import parse_config
-from lsp_server.documents import Document, parse
-from lsp_server.engine import Engine
-from lsp_server.suggest import suggest_all
+from lsp_server.inline.pipeline import suggest_all
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document, parse
 
 pytestmark = pytest.mark.e2e
 
 # One onnxruntime thread: the in-process check of the ranking then computes exactly what the server does.
-SERVER = [sys.executable, "-m", "lsp_server.cli", "serve", "--threads", "1"]
+SERVER = [sys.executable, "-m", "lsp_server", "serve", "--threads", "1"]
 SELF_DOT = "class Person:\n    def __init__(self, name):\n        self."
 
 

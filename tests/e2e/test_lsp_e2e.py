@@ -8,11 +8,11 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from lsp_server.documents import parse
+from lsp_server.syntax.documents import parse
 
 pytestmark = pytest.mark.e2e
 
-SERVER = [sys.executable, "-m", "lsp_server.cli", "serve"]
+SERVER = [sys.executable, "-m", "lsp_server", "serve"]
 INIT_SOURCE = "class Person:\n    def __init__(self, name):\n        self."
 
 

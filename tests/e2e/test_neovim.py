@@ -30,7 +30,7 @@ def nvim_run() -> tuple[dict[str, tuple[str, str]], str]:
         if os.environ.get("QUILL_REQUIRE_NVIM"):
             pytest.fail("QUILL_REQUIRE_NVIM is set but `nvim` is not installed")
         pytest.skip("nvim is not installed (apt-get install neovim)")
-    env = dict(os.environ, QUILL_CMD=json.dumps([sys.executable, "-m", "lsp_server.cli", "serve"]))
+    env = dict(os.environ, QUILL_CMD=json.dumps([sys.executable, "-m", "lsp_server", "serve"]))
     env.setdefault("OMP_NUM_THREADS", "1")
     proc = subprocess.run(["bash", str(RUNNER)], env=env, capture_output=True, text=True, timeout=240,
                           stdin=subprocess.DEVNULL)

@@ -15,7 +15,14 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 from reliability_support import ENCODINGS, draw_changes, draw_text, fresh_digest, scaled
 
-from .reliability_client import HOOKED, change_document, document_text, open_document, start, state
+from .reliability_client import (
+    HOOKED,
+    change_document,
+    document_text,
+    open_document,
+    start,
+    state,
+)
 
 pytestmark = pytest.mark.e2e
 SEQUENCES, STEPS = scaled(4, 60), scaled(10, 25)

@@ -19,9 +19,9 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig
-
-from lsp_server.documents import Document
 from reliability_support import LONG, scaled
+
+from lsp_server.syntax.documents import Document
 
 from .helpers import SERVER, open_doc
 

@@ -10,7 +10,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 pytestmark = pytest.mark.e2e
 
-SERVER = [sys.executable, "-m", "lsp_server.cli", "serve", "--threads", "1"]
+SERVER = [sys.executable, "-m", "lsp_server", "serve", "--threads", "1"]
 # Places where the shipped model has something to say; the first with a suggestion of 2+ characters is used.
 SOURCES = [
     "class Person:\n    def __init__(self, name):\n        self.",

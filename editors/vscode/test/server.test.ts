@@ -71,7 +71,7 @@ const settings = contributedSettings(packageJson);
 const defaults = (name: string) => props[`quill.${name}`]?.default;
 
 test("the real server accepts the extension's settings and commands", { skip: SKIP_WITHOUT_PYTHON, timeout: 120_000 }, async () => {
-  const proc = spawn(findPython()!, ["-m", "lsp_server.cli", ...serverArgs()], {
+  const proc = spawn(findPython()!, ["-m", "lsp_server", ...serverArgs()], {
     cwd: repo,
     env: { ...process.env, OMP_NUM_THREADS: "1" },
     stdio: ["pipe", "pipe", "pipe"],

@@ -1,0 +1,70 @@
+"""The one place that wires the server and its features, and the serve entry point (`python -m lsp_server`).
+
+`quill serve` (the application package) uses the same arguments and `serve()`; the editors may start either.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .features import (
+    actions,
+    commands,
+    completion,
+    debug,
+    hover,
+    inline,
+    lifecycle,
+    sync,
+)
+from .server.language_server import QuillServer
+
+FEATURES = (lifecycle, sync, inline, completion, hover, actions, commands)
+
+
+def create_server(bundle_path: Path | None = None, threads: int = 0, test_hooks: bool = False) -> QuillServer:
+    """Build the server and register every feature module (and the reliability tests' hooks when asked)."""
+    server = QuillServer(bundle_path, threads)
+    for module in FEATURES + ((debug,) if test_hooks else ()):
+        module.register(server)
+    return server
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of `quill serve` and `python -m lsp_server`."""
+    p.add_argument("--bundle", default=None, help="model bundle folder (default: the shipped model)")
+    p.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1; never 0.0.0.0 unless given)")
+    p.add_argument("--port", type=int, default=2087)
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (default: min(2, cores))")
+    p.add_argument("--log-level", default="WARNING")
+    # Internal commands for the reliability tests (lsp_server/features/debug.py); hidden from --help.
+    p.add_argument("--test-hooks", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true",
+                   help="internal errors fail the request instead of degrading to an empty answer (as QUILL_STRICT=1)")
+    return p
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the language server over stdio (or TCP) until the client ends the session."""
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server = create_server(Path(args.bundle) if args.bundle else None, args.threads, args.test_hooks)
+    server.strict = server.strict or args.strict
+    if args.tcp:
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m lsp_server [serve] [options]`: the server alone, without the training and evaluation CLI."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        argv = argv[1:]
+    parser = add_serve_arguments(argparse.ArgumentParser(prog="python -m lsp_server",
+                                                         description="Quill's language server over stdio"))
+    return serve(parser.parse_args(argv))

@@ -1,0 +1,172 @@
+"""Completion items: buffer names (lsp_server.names) ranked, and extended, by the model.
+
+Pipeline: word_at -> collect_names -> one prompt pass ending before the partial word -> score the top
+candidates' tokens in one batch (log P(name) + log P(the name ends there)) and complete the model's
+most likely next tokens to whole names -> merge, rank, cap.
+"""
+from __future__ import annotations
+
+import keyword
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..inline.prompt import PromptBudget, build_prompt
+from ..runtime.cancel import Cancelled, CancelToken
+from ..runtime.engine import Engine, Prefill, end_logprob
+from ..syntax.documents import Document
+from ..syntax.identifiers import Name, WordAt, collect_names, word_at
+
+MAX_NAME_TOKENS = 6  # a proposal that has not ended after this many tokens is dropped
+_SCAN = 256          # most likely tokens examined per step when looking for one that fits
+TAIL_CHARS = 200     # of the prompt's last line: enough to see how a name merges with the text before it
+_masks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class NameOptions:
+    model_ranking: bool = True
+    max_items: int = 50
+    scored: int = 20    # buffer candidates scored by the model (the best by prior)
+    proposals: int = 5  # model next-token branches completed to whole names
+    budget: PromptBudget = PromptBudget()
+
+
+@dataclass(frozen=True)
+class RankedName:
+    text: str
+    kind: str             # a Name kind, or "model" for a name only the model proposed
+    group: int
+    score: float | None   # log-probability of the name in context; None when the model did not score it
+    distance: int = 0
+
+
+@dataclass(frozen=True)
+class NameCompletion:
+    word: WordAt
+    names: list[RankedName]
+    incomplete: bool  # typing on may bring names this list lacks (truncated, or model proposals)
+
+
+def identifier_mask(engine: Engine) -> np.ndarray:
+    """(V,) bool: tokens whose text continues an identifier (starts with a letter, digit or _)."""
+    mask = _masks.get(engine)
+    if mask is None:
+        mask = np.array([bool(t) and (t[0].isalnum() or t[0] == "_") for t in engine.token_texts])
+        _masks[engine] = mask
+    return mask
+
+
+def split_lead(before: str) -> tuple[str, str]:
+    """(prompt text, lead): one space before the word belongs to the word's first token (` name`)."""
+    if before.endswith(" ") and not before.endswith("  ") and before.strip():
+        return before[:-1], " "
+    return before, ""
+
+
+def name_token_ids(engine: Engine, tail: str, lead: str, names: list[str]) -> list[list[int]]:
+    """Tokens of each name as the model would see them after `tail` (the prompt's last line)."""
+    tail_ids = engine.encode(tail)
+    joined = engine.encode_batch([tail + lead + name for name in names])
+    alone = engine.encode_batch([lead + name for name in names])
+    # Where a name merges with the tail into one token, score it on its own tokens instead.
+    return [j[len(tail_ids):] if j[:len(tail_ids)] == tail_ids and len(j) > len(tail_ids) else a
+            for j, a in zip(joined, alone)]
+
+
+def _fits(text: str, lead: str, typed: str) -> bool:
+    """True when text (lead + name so far) can still become a name starting with typed."""
+    if not text.startswith(lead) or len(text) == len(lead):
+        return False
+    body = text[len(lead):]
+    return body.isidentifier() and (body.startswith(typed) or typed.startswith(body))
+
+
+def _worth_proposing(name: str, typed: str) -> bool:
+    """Whole names longer than what was typed; not keywords, not one-letter guesses."""
+    return len(name) > max(len(typed), 1) and not keyword.iskeyword(name)
+
+
+def _best_fitting(logprobs: np.ndarray, texts: list[str], so_far: str, lead: str, typed: str) -> int | None:
+    top = np.argpartition(-logprobs, _SCAN)[:_SCAN]
+    for token in top[np.argsort(-logprobs[top], kind="stable")]:
+        if np.isfinite(logprobs[token]) and _fits(so_far + texts[token], lead, typed):
+            return int(token)
+    return None
+
+
+def propose_names(engine: Engine, pre: Prefill, lead: str, typed: str, k: int,
+                  cancel: CancelToken | None = None) -> dict[str, float]:
+    """Complete the k most likely fitting next tokens greedily to whole names: {name: log-probability}."""
+    texts, mask = engine.token_texts, identifier_mask(engine)
+    first, logprobs = [], pre.logprobs.copy()
+    while len(first) < k and (token := _best_fitting(logprobs, texts, "", lead, typed)) is not None:
+        first.append(token)
+        logprobs[token] = -np.inf
+    branches = [[texts[t], float(pre.logprobs[t]), t] for t in first]  # text so far, score, last token
+    past = [np.repeat(p, len(branches), axis=0) for p in pre.past]
+    found: dict[str, float] = {}
+    for _ in range(MAX_NAME_TOKENS):
+        if not branches:
+            break
+        step, past = engine.extend(np.array([[b[2]] for b in branches], dtype=np.int64), past, cancel or CancelToken())
+        keep = []
+        for row, (text, score, _) in enumerate(branches):
+            ends = end_logprob(step[row], mask) if len(text) >= len(lead + typed) else -np.inf
+            token = _best_fitting(step[row], texts, text, lead, typed)
+            if token is not None and float(step[row, token]) > ends:
+                branches[row] = [text + texts[token], score + float(step[row, token]), token]
+                keep.append(row)
+            elif np.isfinite(ends) and _worth_proposing(name := text[len(lead):], typed):
+                found[name] = max(found.get(name, -np.inf), score + ends)
+        past = [p[keep] for p in past]
+        branches = [branches[row] for row in keep]
+    return found
+
+
+def model_scores(doc: Document, word: WordAt, names: list[Name], engine: Engine, options: NameOptions,
+                 cancel: CancelToken | None = None, context: str = "") -> tuple[dict[str, float], dict[str, float]]:
+    """({buffer name: score}, {proposed name: score}) from one shared prompt pass; raises Cancelled."""
+    before, lead = split_lead(doc.text[:word.start])
+    prompt = build_prompt(before, doc.text[word.end:], engine.encode, engine.special, options.budget, context)
+    pre = engine.prefill(prompt.ids, cancel, reserve=MAX_NAME_TOKENS + 2)
+    scores: dict[str, float] = {}
+    if names:
+        tail = before[before.rfind("\n") + 1:][-TAIL_CHARS:]
+        seqs = name_token_ids(engine, tail, lead, [n.text for n in names])
+        scores = dict(zip((n.text for n in names), engine.score(pre, seqs, identifier_mask(engine), cancel)))
+    proposed = propose_names(engine, pre, lead, word.typed, options.proposals, cancel) if options.proposals else {}
+    return scores, proposed
+
+
+def merge(word: WordAt, names: list[Name], scores: dict[str, float], proposed: dict[str, float]) -> list[RankedName]:
+    """Buffer names with their scores, plus proposals the buffer lacks; scored first, best first per group."""
+    ranked = {n.text: RankedName(n.text, n.kind, n.group, scores.get(n.text), n.distance) for n in names}
+    for text, score in proposed.items():
+        known = ranked.get(text)
+        if known is None:
+            ranked[text] = RankedName(text, "model", 1 if word.attribute else 0, score, 1 << 30)
+        elif known.score is None or score > known.score:
+            ranked[text] = RankedName(text, known.kind, known.group, score, known.distance)
+    return sorted(ranked.values(), key=lambda r: (r.group, r.score is None, -(r.score or 0.0), r.distance, r.text))
+
+
+def complete_names(doc: Document, offset: int, engine: Engine | None, options: NameOptions = NameOptions(),
+                   cancel: CancelToken | None = None, context: str = "") -> NameCompletion | None:
+    """Completion names at offset, ranked; None when offset is not an identifier/attribute position."""
+    word = word_at(doc, offset)
+    if word is None:
+        return None
+    names = collect_names(doc, word)
+    scores: dict[str, float] = {}
+    proposed: dict[str, float] = {}
+    use_model = engine is not None and options.model_ranking
+    if use_model:
+        try:
+            scores, proposed = model_scores(doc, word, names[:options.scored], engine, options, cancel, context)
+        except Cancelled:
+            return None
+    ranked = merge(word, names, scores, proposed)
+    incomplete = len(ranked) > options.max_items or (use_model and options.proposals > 0)
+    return NameCompletion(word, ranked[:options.max_items], incomplete)

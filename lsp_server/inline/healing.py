@@ -1,0 +1,59 @@
+"""Token healing: the typed end of a line leaves the prompt, and the model must write it again.
+
+The tokenizer attaches a space to the word after it (`Ġargs`) and never splits `import` as `impo` + `rt`,
+so a prompt ending in a lone space or in half a word is one the model never saw in training. the pipeline
+leaves that tail out of the prompt (heal_text); the engine constrains the first generated tokens to
+reproduce it (lsp_server.runtime.heal_index.HealIndex.constrain), and unheal() takes it off the answer again.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ..runtime.engine import Generation, StopFn
+from .cursor import CursorContext
+
+HEALED_TAIL = re.compile(r"[ \t]*([A-Za-z0-9_]{0,40})$")  # ASCII: the token texts of a word are then exact
+
+
+def heal_text(ctx: CursorContext) -> str:
+    """What the user typed at the end of the line that the prompt leaves out and the model must write
+    again (token healing): trailing spaces, and a partly typed word with the spaces before it.
+
+    The tokenizer attaches a space to the word after it (`Ġargs`) and never splits `import` as
+    `impo` + `rt`, so a prompt ending in a lone space or in half a word is one the model never saw in
+    training; it then writes nonsense (`for a in ` -> `sel`). The engine constrains the first tokens to
+    reproduce the healed text (HealIndex), so `x = impo` gets ` import` back whole.
+    """
+    if ctx.lead or not ctx.line_before.strip():
+        return ""
+    m = HEALED_TAIL.search(ctx.line_before)
+    if ctx.line_before[m.start(1) - 1:m.start(1)].isalnum():  # the end of a non-ASCII word: heal nothing
+        return ""
+    heal = m.group()
+    if heal.strip() == ctx.line_before.strip():  # the word is all the line has: the indentation stays
+        heal = heal.lstrip(" \t")
+    return heal
+
+
+def healed_stop(heal: str, stop: StopFn) -> StopFn:
+    """The stop rule on generated text that must begin with `heal`; a branch that does not is cut to ''."""
+    if not heal:
+        return stop
+
+    def healed(text: str) -> int | None:
+        if not (text.startswith(heal) or heal.startswith(text)):
+            return 0
+        if len(text) <= len(heal):
+            return None
+        cut = stop(text[len(heal):])
+        return None if cut is None else cut + len(heal)
+    return healed
+
+
+def unheal(heal: str, gen: Generation) -> Generation:
+    """The generation without the healed spaces (empty when it did not reproduce them)."""
+    if not heal:
+        return gen
+    text = gen.text[len(heal):] if gen.text.startswith(heal) else ""
+    return replace(gen, text=text)

@@ -1,0 +1,307 @@
+"""The ONNX inference engine: greedy decoding with a KV cache, stop rules, deadline and cancellation."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import BundleCorrupt
+from .bundles import Bundle, load_bundle
+from .cancel import Cancelled, CancelToken
+from .heal_index import HealIndex
+from .ort_session import bundle_tokenizer, log_softmax, onnx_session, session_options
+
+StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to stop at, or None to go on
+
+
+@dataclass
+class Generation:
+    """What one generate() call produced and why it stopped."""
+    text: str
+    token_ids: list[int]
+    logprobs: list[float]
+    stop_reason: str  # eos | stop | max_tokens | deadline | cancelled
+    prompt_tokens: int
+    prompt_ms: float = 0.0
+    decode_ms: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def mean_logprob(self) -> float:
+        """The model's confidence: mean log-probability of the generated tokens (-inf for none)."""
+        return float(np.mean(self.logprobs)) if self.logprobs else float("-inf")
+
+
+@dataclass
+class Prefill:
+    """One prompt pass, shared by every continuation that follows it (and by the next request's prompt)."""
+    logprobs: np.ndarray     # (V,) next-token log-probabilities; special tokens except <eos> are -inf
+    past: list[np.ndarray]   # per layer keys then values, each (1, heads, T, head_dim)
+    prompt_tokens: int
+    ms: float
+    ids: tuple[int, ...] = ()  # the prompt, as run (after clipping)
+    reused: int = 0            # leading tokens whose keys/values came from an earlier pass
+    owner: object = None       # Engine.cache_key of the model that computed it: never reused by another
+
+
+class PromptCache:
+    """The prompt pass of one document's previous request; the next request runs only what changed.
+
+    Keys and values of a causal model at position i depend only on tokens 0..i, so the cache of the
+    common token prefix of the old and the new prompt is exactly what a fresh pass would compute
+    (up to float rounding, and int8's per-tensor activation scales). Used by one thread at a time.
+    """
+
+    def __init__(self) -> None:
+        self.last: Prefill | None = None
+
+
+def shared_prefix(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> int:
+    """Length of the longest common prefix of two token sequences."""
+    n = min(len(a), len(b))
+    if tuple(a[:n]) == tuple(b[:n]):
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]: bisect on slices, which compare in C
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if tuple(a[lo:mid]) == tuple(b[lo:mid]):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
+    """log P(the next token is not one of continue_mask) from (V,) log-probabilities."""
+    p_continue = float(np.exp(logprobs[continue_mask]).sum())
+    return float(np.log1p(-min(p_continue, 1.0 - 1e-9)))
+
+
+class Engine:
+    """One onnxruntime session over a verified bundle. Thread-safe: ORT sessions allow concurrent run()."""
+
+    def __init__(self, bundle: Bundle, threads: int = 0):
+        self.bundle = bundle
+        self.cache_key = object()  # identifies this model in cached prompt passes, without keeping it alive
+        cfg = bundle.model_config
+        self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
+        self.head_dim = int(cfg["d_model"]) // self.n_heads
+        self.max_seq_len = int(cfg["max_seq_len"])
+        self.tokenizer = bundle_tokenizer(bundle)
+        self.special = {name: int(i) for name, i in bundle.special_tokens.items()}
+        self.eos_id = self.special["<eos>"]
+        self._banned = np.array([i for n, i in self.special.items() if n != "<eos>"], dtype=np.int64)
+        options = session_options(threads)
+        self.session = onnx_session(bundle.onnx_bytes, options, f"{bundle.path}/model.onnx")
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        if len(self.input_names) != 1 + 2 * self.n_layers:
+            raise BundleCorrupt(f"{bundle.path}/model.onnx has {len(self.input_names)} inputs; expected "
+                                f"input_ids + {2 * self.n_layers} cache tensors")
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, threads: int = 0) -> "Engine":
+        """Verify and load a bundle (the shipped default when path is None)."""
+        return cls(load_bundle(path), threads=threads)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of text (special-token names in text stay text)."""
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        """encode() of several texts in one call."""
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of token ids, special tokens left out."""
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def empty_past(self, batch: int = 1) -> list[np.ndarray]:
+        """A KV cache of length 0 for every layer."""
+        shape = (batch, self.n_heads, 0, self.head_dim)
+        return [np.zeros(shape, dtype=np.float32) for _ in range(2 * self.n_layers)]
+
+    def step(self, ids: np.ndarray, past: list[np.ndarray], run_options: ort.RunOptions | None = None):
+        """One forward pass: ids (B, T) -> last-position logits (B, V) and the extended cache."""
+        feed = {"input_ids": ids.astype(np.int64, copy=False)}
+        feed.update(zip(self.input_names[1:], past))
+        outputs = self.session.run(self.output_names, feed, run_options)
+        return outputs[0], outputs[1:]
+
+    @cached_property
+    def token_texts(self) -> list[str]:
+        """The text of every token id on its own ('' for special tokens)."""
+        ids = [[i] for i in range(self.tokenizer.get_vocab_size())]
+        return self.tokenizer.decode_batch(ids, skip_special_tokens=True)
+
+    def extend(self, ids: np.ndarray, past: list[np.ndarray], cancel: CancelToken):
+        """step() under cancellation: (B, V) log-probabilities (special tokens but <eos> banned) and the
+        extended cache; raises Cancelled."""
+        with cancel.running() as run_options:
+            logits, past = self.step(ids, past, run_options)
+        logits[:, self._banned] = -np.inf  # never emit FIM/task tokens
+        return log_softmax(logits), past
+
+    def _clip(self, prompt_ids: list[int], max_new_tokens: int) -> tuple[list[int], int]:
+        """Keep the end of an over-long prompt so that at least one new token fits; (ids, token budget)."""
+        if not prompt_ids:
+            raise ValueError("the model needs at least one prompt token")
+        budget = min(max_new_tokens, self.max_seq_len - len(prompt_ids))
+        prompt_ids = prompt_ids[-(self.max_seq_len - max(budget, 1)):]
+        return prompt_ids, min(max_new_tokens, self.max_seq_len - len(prompt_ids))
+
+    def prefill(self, prompt_ids: list[int], cancel: CancelToken | None = None, reserve: int = 1,
+                reuse: Prefill | None = None) -> Prefill:
+        """Run the prompt once (keeping room for `reserve` more tokens); raises Cancelled.
+
+        With `reuse` (an earlier pass of this engine), only the tokens after the common prefix run.
+        """
+        ids, _ = self._clip(prompt_ids, reserve)
+        t0 = time.perf_counter()
+        keep = shared_prefix(reuse.ids, ids) if reuse is not None and reuse.owner is self.cache_key else 0
+        if keep == len(ids) == len(reuse.ids if reuse is not None else ()):
+            return reuse  # the very same prompt (a second call of one request): nothing to run
+        keep = min(keep, len(ids) - 1)  # at least one token must run: its logits predict the next one
+        # A view of the first `keep` positions: onnxruntime copies it into the concatenated present.
+        past = [np.ascontiguousarray(p[:, :, :keep]) for p in reuse.past] if keep else self.empty_past()
+        logprobs, past = self.extend(np.array([ids[keep:]], dtype=np.int64), past, cancel or CancelToken())
+        return Prefill(logprobs[0], past, len(ids), (time.perf_counter() - t0) * 1000, tuple(ids), keep,
+                       self.cache_key)
+
+    def generate(self, prompt_ids: list[int], max_new_tokens: int = 24, stop: StopFn | None = None,
+                 deadline: float | None = None, cancel: CancelToken | None = None) -> Generation:
+        """Greedy decoding; checks cancel and the deadline (time.monotonic()) between tokens."""
+        return self.generate_alternatives(prompt_ids, 1, max_new_tokens, stop, deadline, cancel)[0]
+
+    def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
+                              stop: StopFn | None = None, deadline: float | None = None,
+                              cancel: CancelToken | None = None,
+                              cache: PromptCache | None = None, skip: int = 0, heal: str = "") -> list[Generation]:
+        """Greedy continuations of the n most likely first tokens, sharing one prompt pass.
+
+        The first is plain greedy decoding; all n branches decode together as one batch. With a
+        `cache`, the prompt pass reuses the previous one's common prefix and replaces it. `skip`
+        leaves out the `skip` most likely first tokens (branches a previous call already decoded).
+        """
+        prompt_ids, budget = self._clip(prompt_ids, max_new_tokens)
+        cancel = cancel or CancelToken()
+        gens = [Generation("", [], [], "max_tokens", len(prompt_ids)) for _ in range(max(n, 1))]
+        try:
+            if cancel.cancelled:
+                raise Cancelled("cancelled before the prompt")
+            if budget <= 0:
+                return gens
+            if deadline is not None and time.monotonic() > deadline:
+                for gen in gens:
+                    gen.stop_reason = "deadline"
+                return gens
+            pre = self.prefill(prompt_ids, cancel, budget, cache.last if cache is not None else None)
+            if cache is not None:
+                cache.last = pre
+            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip, heal)
+        except Cancelled:
+            for gen in gens:
+                gen.stop_reason = "cancelled"
+        return gens
+
+    def _accept(self, gen: Generation, token: int, logprob: float, stop: StopFn | None) -> bool:
+        """Append one token to gen; False when gen is finished (eos or its stop rule)."""
+        if token == self.eos_id or not np.isfinite(logprob):
+            gen.stop_reason = "eos"
+            return False
+        gen.token_ids.append(token)
+        gen.logprobs.append(logprob)
+        gen.text = self.decode(gen.token_ids)
+        cut = stop(gen.text) if stop else None
+        if cut is not None:
+            gen.text, gen.stop_reason = gen.text[:cut], "stop"
+            return False
+        return True
+
+    @cached_property
+    def healing(self) -> HealIndex:
+        """Token healing's index over this model's token texts (built at the first healed request)."""
+        return HealIndex(self.token_texts)
+
+    def heal_mask(self, remaining: str) -> np.ndarray:
+        """(V,) bool: tokens whose text starts with `remaining` or is a non-empty start of it."""
+        return self.healing.mask(remaining)
+
+    def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel,
+                     skip: int = 0, heal: str = "") -> None:
+        """Decode every branch greedily from its own first token; finished rows leave the batch.
+
+        With `heal` (text the user typed that the prompt leaves out, see lsp_server.inline.healing.heal_text), tokens are
+        constrained to reproduce it first: token healing, so `impo` can become `import` though the
+        tokenizer would never split `import` as `impo` + `rt`.
+        """
+        t0 = time.perf_counter()
+        first_logprobs = self.healing.constrain(pre.logprobs, "", heal) if heal else pre.logprobs
+        first = np.argsort(-first_logprobs, kind="stable")[skip:skip + len(gens)]
+        rows, next_ids = [], []  # rows: index into gens of each live batch row
+        for i, (gen, token) in enumerate(zip(gens, first)):
+            gen.prompt_ms = pre.ms
+            gen.timings["reused_tokens"] = pre.reused
+            if self._accept(gen, int(token), float(first_logprobs[token]), stop):
+                rows.append(i)
+                next_ids.append(int(token))
+        past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
+        for _ in range(budget - 1):
+            if not rows:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                for i in rows:
+                    gens[i].stop_reason = "deadline"
+                break
+            logprobs, past = self.extend(np.array(next_ids, dtype=np.int64)[:, None], past, cancel)
+            keep, next_ids = [], []
+            for r, i in enumerate(rows):
+                row = self.healing.constrain(logprobs[r], gens[i].text, heal) if heal else logprobs[r]
+                token = int(row.argmax())
+                if self._accept(gens[i], token, float(row[token]), stop):
+                    keep.append(r)
+                    next_ids.append(token)
+            if len(keep) < len(rows):
+                past = [p[keep] for p in past]
+            rows = [rows[r] for r in keep]
+        for gen in gens:
+            gen.decode_ms = (time.perf_counter() - t0) * 1000
+
+    def score(self, pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
+              cancel: CancelToken | None = None) -> list[float]:
+        """Log-probability of each token sequence after the prompt, batched over one shared prompt pass.
+
+        With continue_mask ((V,) bool), a score also adds log P(next token not in the mask): the chance that
+        the sequence ends there (a whole name, not the start of a longer one). Raises Cancelled.
+        """
+        if any(not seq for seq in continuations):
+            raise ValueError("score() needs non-empty continuations")
+        cancel = cancel or CancelToken()
+        scores = [float(pre.logprobs[seq[0]]) for seq in continuations]
+        rows = list(range(len(continuations)))
+        past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
+        for j in range(max((len(seq) for seq in continuations), default=0)):
+            # A row needs this step to score its next token, or (with a mask) the end after its last one.
+            need = [k for k, r in enumerate(rows) if len(continuations[r]) > j + 1 or continue_mask is not None]
+            if len(need) < len(rows):
+                past, rows = [p[need] for p in past], [rows[k] for k in need]
+            if not rows:
+                break
+            ids = np.array([[continuations[r][j]] for r in rows], dtype=np.int64)
+            logprobs, past = self.extend(ids, past, cancel)
+            keep = []
+            for k, r in enumerate(rows):
+                seq = continuations[r]
+                if j + 1 < len(seq):
+                    scores[r] += float(logprobs[k, seq[j + 1]])
+                    keep.append(k)
+                else:
+                    scores[r] += end_logprob(logprobs[k], continue_mask)
+            if len(keep) < len(rows):
+                past, rows = [p[keep] for p in past], [rows[k] for k in keep]
+        return scores

@@ -1,0 +1,110 @@
+"""The docstring stage of `quill eval`: generate a summary for documented functions, score it with BLEU-4.
+
+Two generators: the code LM's summary line (lsp_server.assists.docstrings.summarize) and an
+encoder-decoder docstring model shipped in the bundle (manifest key "docstring"), which
+lsp_server.runtime.docstring_model loads. `docstring_for` is the one function that picks between them.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lsp_server.assists.docstrings import (
+    clean_summary,
+    model_summary,
+    summary_from_name,
+)
+from lsp_server.config import DocstringConfig
+from lsp_server.errors import QuillError
+from lsp_server.runtime.bundles import Bundle
+from lsp_server.runtime.docstring_model import DocstringModel
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.definitions import DefinitionInfo, find_definition
+from lsp_server.syntax.documents import Document
+from quill.evaluation.bleu import smoothed_bleu4
+from quill.evaluation.metrics import first_sentence, mean_or_none, median_ms
+from quill.evaluation.samples import EvalError, FunctionSample, without_docstring
+from quill.evaluation.tasks import Progress
+
+AUTO, SEQ2SEQ, LM = "auto", "seq2seq", "lm"
+CHOICES = (AUTO, SEQ2SEQ, LM)
+
+
+@dataclass
+class BundleModels:
+    """The models of one bundle that eval runs: the code LM engine, and the docstring model if loaded."""
+    bundle: Bundle
+    engine: Engine
+    doc_model: DocstringModel | None = None  # loaded when the seq2seq path is used
+
+
+def has_docstring_model(bundle: Bundle) -> bool:
+    """True when the bundle's manifest declares a docstring model."""
+    return "docstring" in bundle.manifest
+
+
+def resolve_docstring_model(which: str, bundle: Bundle) -> str:
+    """SEQ2SEQ or LM for --docstring-model; raises EvalError when seq2seq is asked for but cannot run."""
+    if which not in CHOICES:
+        raise EvalError(f"--docstring-model must be one of {', '.join(CHOICES)}, not {which!r}")
+    if which == LM:
+        return LM
+    if which == AUTO:
+        return SEQ2SEQ if has_docstring_model(bundle) else LM
+    if not has_docstring_model(bundle):
+        raise EvalError(f"bundle {bundle.name} ({bundle.path}) has no docstring model (no 'docstring' key in its "
+                        "manifest); use --docstring-model lm or auto, or export a bundle with one")
+    return SEQ2SEQ
+
+
+def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
+    """The models for a resolved choice (SEQ2SEQ loads the docstring model, LM needs only the engine)."""
+    models = BundleModels(bundle, engine)
+    if which == SEQ2SEQ:
+        # ---- The seq2seq docstring model: the single place where quill eval loads it. ----
+        models.doc_model = DocstringModel.load(bundle.path)
+    return models
+
+
+def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
+                  config: DocstringConfig | None = None) -> tuple[str, str, str]:
+    """(first sentence the server shows, its source, first sentence of the model's own text).
+
+    The server cleans the model's text (lsp_server.docstrings.clean_summary) and falls back to a sentence
+    made from the name when nothing usable is left (source "name"); the third item is the model's raw
+    text with no fallback, which is what the docstring-model ablation compares.
+    """
+    config = config or DocstringConfig()
+    doc_model = models.doc_model if which == SEQ2SEQ else None
+    raw, source, confident = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
+                                           beam=config.beam, min_score=config.min_score)
+    text = clean_summary(raw) if raw and confident else None
+    shown, shown_source = (text, source) if text is not None else (summary_from_name(info), "name")
+    return first_sentence(shown), shown_source, first_sentence(raw.split('"""')[0])
+
+
+def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str,
+                    config: DocstringConfig | None = None) -> dict:
+    """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples."""
+    references, hypotheses, raw_hypotheses, from_model, ms = [], [], [], [], []
+    progress = Progress(f"docstrings ({which})", len(samples))
+    for sample in samples:
+        text = without_docstring(sample)
+        doc = Document(sample.source.uri, text) if text is not None else None
+        info = find_definition(doc, sample.info.name_start) if doc is not None else None
+        started = time.perf_counter()
+        try:
+            generated, source, raw = docstring_for(models, doc, info, which, config) if info is not None else ("", "none", "")
+        except QuillError:  # InputTooComplex: nothing would be shown
+            generated, source, raw = "", "none", ""
+        ms.append((time.perf_counter() - started) * 1000)
+        references.append(sample.summary)
+        hypotheses.append(generated)
+        raw_hypotheses.append(raw)
+        from_model.append(float(source not in ("name", "none")))
+        progress.advance()
+    bleu = round(smoothed_bleu4(references, hypotheses), 2) if references else None
+    raw_bleu = round(smoothed_bleu4(references, raw_hypotheses), 2) if references else None
+    return {"docstring_bleu4": bleu, "docstring_bleu4_model_only": raw_bleu,
+            "docstring_model_share": mean_or_none(from_model), "n_docstrings": len(samples),
+            "latency_ms_docstring_median": median_ms(ms)}

@@ -1,0 +1,229 @@
+"""The engine-side stages of `quill eval`: next-token accuracy, line completion and body generation.
+
+Everything runs the served ONNX model through lsp_server's Engine and pipelines, so the numbers are
+what an editor gets. No torch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from lsp_server.assists.bodies import (
+    FUNCTION_BODY,
+    BodyOptions,
+    body_edit,
+    find_body_target,
+    generate_body,
+)
+from lsp_server.config import CodegenConfig, InlineConfig
+from lsp_server.errors import QuillError
+from lsp_server.inline.options import SuggestOptions
+from lsp_server.inline.pipeline import suggest
+from lsp_server.runtime.engine import Engine
+from lsp_server.syntax.documents import Document, parse
+from lsp_server.syntax.limits import error_count
+from quill.evaluation.metrics import (
+    edit_similarity,
+    exact_match,
+    mean_or_none,
+    median_ms,
+)
+from quill.evaluation.samples import (
+    FunctionSample,
+    LineCut,
+    SourceFile,
+    cut_document,
+    without_body,
+)
+
+# The server's 400 ms deadline guards typing latency; on a machine shared with other work it would cut
+# generations short at random and make the numbers depend on the load, so eval waits longer.
+EVAL_TIMEOUT_MS = 10_000
+
+
+class Progress:
+    """Progress of one stage on stderr: done/total, elapsed and ETA, at most one line every `every_s`."""
+
+    def __init__(self, stage: str, total: int, stream=None, every_s: float = 5.0):
+        self.stage, self.total, self.done = stage, total, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.every_s = every_s
+        self.start = self.last = time.monotonic()
+        self._print()
+
+    def _print(self) -> None:
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        eta_text = f", ETA {eta:.0f}s" if self.done and self.done < self.total else ""
+        print(f"quill eval: {self.stage} {self.done}/{self.total} ({elapsed:.0f}s{eta_text})",
+              file=self.stream, flush=True)
+
+    def advance(self, n: int = 1) -> None:
+        """Count n more done; prints when every_s has passed or the stage is complete."""
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every_s or self.done >= self.total:
+            self.last = now
+            self._print()
+
+
+# --- next-token accuracy under teacher forcing -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TokenOptions:
+    max_tokens: int = 60_000  # scored positions in all
+    window: int = 512         # each window starts with an empty cache, as in model.evaluate
+    windows_per_file: int = 2
+    batch: int = 8            # windows stepped together: ~0.4 ms per token instead of ~0.5 at batch 1
+
+
+def token_windows(lengths: list[int], rng: random.Random, options: TokenOptions) -> list[tuple[int, int, int]]:
+    """(sequence index, start, scored positions) of random windows, at most windows_per_file a sequence,
+    max_tokens scored positions in all. A window feeds seq[start:start+n] and predicts seq[start+1:start+n+1]."""
+    windows = []
+    for i, length in enumerate(lengths):
+        starts = list(range(0, length - 1, options.window))
+        windows += [(i, s) for s in rng.sample(starts, min(options.windows_per_file, len(starts)))]
+    rng.shuffle(windows)
+    chosen, total = [], 0
+    for i, start in windows:
+        n = min(options.window, lengths[i] - 1 - start, options.max_tokens - total)
+        if n <= 0:
+            break
+        chosen.append((i, start, n))
+        total += n
+    return chosen
+
+
+def score_rows(engine: Engine, rows: list[list[int]], special: np.ndarray, step_ms: list[float]) -> tuple[int, int, int]:
+    """(top-1 hits, top-5 hits, scored) for token rows stepped together one position at a time.
+
+    The exported model returns the last position's logits only, so teacher forcing feeds one token per
+    step through the KV cache. Targets that are special tokens are not scored; finished rows get <pad>.
+    """
+    pad = engine.special.get("<pad>", engine.eos_id)
+    steps = max(len(r) - 1 for r in rows)
+    past = engine.empty_past(len(rows))
+    top1 = top5 = scored = 0
+    for t in range(steps):
+        live = [b for b, r in enumerate(rows) if t < len(r) - 1]
+        ids = np.array([[r[t] if t < len(r) - 1 else pad] for r in rows], dtype=np.int64)
+        started = time.perf_counter()
+        logits, past = engine.step(ids, past)
+        step_ms.append((time.perf_counter() - started) * 1000 / len(live))
+        targets = np.array([rows[b][t + 1] for b in live])
+        keep = ~np.isin(targets, special)
+        live_logits = logits[live][keep]
+        targets = targets[keep]
+        target_logit = live_logits[np.arange(len(targets)), targets]
+        top1 += int((live_logits.argmax(axis=1) == targets).sum())
+        top5 += int(((live_logits > target_logit[:, None]).sum(axis=1) < 5).sum())
+        scored += len(targets)
+    return top1, top5, scored
+
+
+def eval_tokens(engine: Engine, files: list[SourceFile], seed: int, options: TokenOptions = TokenOptions()) -> dict:
+    """token_accuracy and token_top5 over random windows of the files (each file starts after <eos>)."""
+    seqs = [[engine.eos_id] + ids for ids in engine.encode_batch([f.text for f in files])]
+    windows = token_windows([len(s) for s in seqs], random.Random(f"{seed}:tokens"), options)
+    windows.sort(key=lambda w: -w[2])  # similar lengths share a batch: fewer <pad> steps
+    special = np.array(sorted(engine.special.values()))
+    progress = Progress("next-token accuracy (tokens)", sum(n for _, _, n in windows))
+    top1 = top5 = scored = 0
+    step_ms: list[float] = []
+    for k in range(0, len(windows), options.batch):
+        rows = [seqs[i][start:start + n + 1] for i, start, n in windows[k:k + options.batch]]
+        hits1, hits5, n = score_rows(engine, rows, special, step_ms)
+        top1, top5, scored = top1 + hits1, top5 + hits5, scored + n
+        progress.advance(sum(len(r) - 1 for r in rows))
+    return {"token_accuracy": round(top1 / scored, 4) if scored else None,
+            "token_top5": round(top5 / scored, 4) if scored else None,
+            "n_tokens": scored, "latency_ms_token_median": median_ms(step_ms)}
+
+
+# --- line completion ------------------------------------------------------------------------------------------
+
+def line_options(config: InlineConfig | None = None) -> SuggestOptions:
+    """The inline-completion options of a server configuration (default: the defaults), eval deadline."""
+    return dataclasses.replace((config or InlineConfig()).suggest_options(), timeout_ms=EVAL_TIMEOUT_MS)
+
+
+def complete_line(engine: Engine, source: SourceFile, cut: LineCut, options: SuggestOptions) -> str:
+    """What the server suggests for the rest of the cut line: the first line of its suggestion, '' if none."""
+    doc = cut_document(source, cut)
+    try:
+        found = suggest(doc, cut.offset, engine, options)
+    except QuillError:  # InputTooComplex: the server answers nothing there either
+        return ""
+    return found.text.split("\n")[0] if found is not None else ""
+
+
+def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: SuggestOptions | None = None) -> dict:
+    """line_exact_match (share) and line_edit_similarity (0..100); a withheld suggestion counts as ''."""
+    options = options or line_options()
+    matches, similarities, ms = [], [], []
+    withheld = 0
+    progress = Progress("line completion (cuts)", len(cuts))
+    for source, cut in cuts:
+        started = time.perf_counter()
+        prediction = complete_line(engine, source, cut, options).strip()
+        ms.append((time.perf_counter() - started) * 1000)
+        withheld += not prediction
+        matches.append(float(exact_match(prediction, cut.target)))
+        similarities.append(float(edit_similarity(prediction, cut.target.strip())))
+        progress.advance()
+    return {"line_exact_match": mean_or_none(matches), "line_edit_similarity": mean_or_none(similarities, digits=2),
+            "n_lines": len(cuts), "n_lines_withheld": withheld, "latency_ms_line_median": median_ms(ms)}
+
+
+# --- body generation ------------------------------------------------------------------------------------------
+
+def body_options(config: CodegenConfig | None = None) -> BodyOptions:
+    """The body-generation options of a server configuration (default: the defaults)."""
+    return (config or CodegenConfig()).body_options()
+
+
+def parses_cleanly(text: str) -> bool:
+    """True when tree-sitter finds no ERROR or MISSING node in the text."""
+    tree = parse(text.encode("utf-8", "surrogatepass"))
+    return tree is not None and error_count(tree.root_node) == 0
+
+
+def generate_for(engine: Engine, sample: FunctionSample, options: BodyOptions) -> tuple[str, bool, str]:
+    """(generated body dedented, whether the file parses with it, the real body) for one function."""
+    case = without_body(sample, options.max_lines)
+    doc = Document(sample.source.uri, case.text)
+    code = ""
+    try:
+        target = find_body_target(doc, sample.info.name_start)
+        if target is not None and target.kind == FUNCTION_BODY:
+            code = generate_body(engine, doc, target, options)
+    except QuillError:  # InputTooComplex: the server would withhold too
+        code = ""
+    ok = bool(code) and parses_cleanly(body_edit(target, code).apply(case.text))
+    return textwrap.dedent(code).rstrip(), ok, case.reference
+
+
+def eval_codegen(engine: Engine, samples: list[FunctionSample], options: BodyOptions | None = None) -> dict:
+    """codegen_syntax_ok (share; withheld fails) and codegen_edit_similarity (0..100) to the real bodies."""
+    options = options or body_options()
+    oks, similarities, ms = [], [], []
+    withheld = 0
+    progress = Progress("body generation (functions)", len(samples))
+    for sample in samples:
+        started = time.perf_counter()
+        code, ok, reference = generate_for(engine, sample, options)
+        ms.append((time.perf_counter() - started) * 1000)
+        oks.append(float(ok))
+        withheld += not code
+        # Whole bodies run past difflib's 200-character autojunk threshold: see edit_similarity.
+        similarities.append(float(edit_similarity(code, reference, autojunk=False)))
+        progress.advance()
+    return {"codegen_syntax_ok": mean_or_none(oks), "codegen_edit_similarity": mean_or_none(similarities, digits=2),
+            "n_codegen": len(samples), "n_codegen_withheld": withheld, "latency_ms_codegen_median": median_ms(ms)}
