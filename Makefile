@@ -30,14 +30,16 @@ demo: $(VENV)/.serve
 ## Everything CI runs: the Python suite (unit, pipeline, end-to-end LSP and Neovim tests), then the VS Code extension.
 test: test-python test-vscode
 
-## Unit tests, the tiny train->export->serve pipeline, then end-to-end LSP tests (and the headless Neovim test).
+## The import contracts (pyproject.toml [tool.importlinter]: packages and lsp_server's layers import one way),
+## then unit tests, the tiny train->export->serve pipeline, end-to-end LSP tests (and the headless Neovim test).
 test-python: $(VENV)/.dev
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 ## Reliability tests at full size (QUILL_LONG=1): 5,000 edit sequences, 5,000 edits + completions, 1,000 documents.
 test-long: $(VENV)/.dev
-	QUILL_LONG=1 $(PY) -m pytest -q -s tests/test_reliability_*.py tests/test_hostile.py tests/e2e/test_reliability_*.py \
-	  tests/e2e/test_sweep_e2e.py
+	QUILL_LONG=1 $(PY) -m pytest -q -s tests/lsp_server/server/test_reliability_*.py \
+	  tests/lsp_server/server/test_hostile.py tests/e2e/test_reliability_*.py tests/e2e/test_sweep_e2e.py
 
 ## The VS Code extension: npm ci, tsc, node:test (a Node.js 18+ with npm; skipped with a notice when npm is
 ## missing, unless QUILL_REQUIRE_NODE is set, as .ci/run does). Its settings test reads lsp_server/config.py.

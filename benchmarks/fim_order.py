@@ -7,7 +7,7 @@ the suffix, once per order, with the same token budget. Two kinds of middle, as 
 - line: the rest of a line, from a random position that is not inside a word;
 - block: the body (up to 6 lines) after a line ending with ':' that opens a block.
 Per order: mean log-probability per token of the true middle, and what the whole inline pipeline
-(lsp_server.suggest) shows there: how often it suggests anything, and how often the suggestion's first
+(lsp_server.inline.pipeline) shows there: how often it suggests anything, and how often the suggestion's first
 line is the true one.
 """
 from __future__ import annotations

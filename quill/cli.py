@@ -263,7 +263,7 @@ def cmd_complete(args) -> int:
     started = time.perf_counter()
     try:
         result = suggest(doc, offset, engine)
-    except QuillError as exc:  # InputTooComplex: a position beyond lsp_server.bounds' limits
+    except QuillError as exc:  # InputTooComplex: a position beyond lsp_server.syntax.limits' limits
         print(f"quill complete: no suggestion: {exc}", file=sys.stderr)
         result = None
     ms = (time.perf_counter() - started) * 1000

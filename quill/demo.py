@@ -26,7 +26,7 @@ POSITIONS = [
 
 
 def sample_text() -> str:
-    return (resources.files("lsp_server") / "data" / "sample.py").read_text(encoding="utf-8")
+    return (resources.files("quill") / "data" / "sample.py").read_text(encoding="utf-8")
 
 
 def cursor_cases(text: str) -> list[tuple[str, int, int, str]]:

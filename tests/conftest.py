@@ -1,4 +1,5 @@
-"""Shared fixtures: small real Python corpora taken from the running interpreter's standard library."""
+"""Shared fixtures: small real Python corpora taken from the running interpreter's standard library, and the
+shipped model's engine."""
 import sysconfig
 from pathlib import Path
 
@@ -16,6 +17,15 @@ def stdlib_texts(stdlib_dir) -> list[str]:
     """About 400 KB of real code: the json/ and email/ packages of the standard library."""
     paths = [p for d in ("json", "email") for p in sorted((stdlib_dir / d).rglob("*.py"))]
     return [p.read_text(encoding="utf-8") for p in paths]
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The shipped bundle's code LM engine (one thread), loaded once for the whole run (imported here: only
+    the tests that use it load it). Tests must not change it."""
+    from lsp_server.runtime.engine import Engine
+
+    return Engine.load(threads=1)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""A scripted stand-in for lsp_server.engine.Engine, for fast tests of the docstring and codegen cores."""
+"""A scripted stand-in for lsp_server.runtime.engine.Engine, for fast tests of the docstring and codegen cores: a
+LanguageModel (the protocol those cores take) whose methods accept exactly the parameters of Engine's."""
 from __future__ import annotations
 
 from lsp_server.runtime.engine import Generation
@@ -32,6 +33,6 @@ class FakeEngine:
         return Generation(self.script, [], [], "eos", len(prompt_ids))
 
     def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
-                              skip=0) -> list[Generation]:
+                              cache=None, skip=0, heal="") -> list[Generation]:
         """A script has one answer: no branches beyond the greedy one."""
         return []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..inline.prompt import CHARS_PER_TOKEN_BOUND
 from ..inline.stops import loop_start
 from ..runtime.cancel import CancelToken
-from ..runtime.engine import Engine
+from ..runtime.engine import LanguageModel
 from ..syntax.definitions import DefinitionInfo, find_function
 from ..syntax.documents import Document
 from ..syntax.edits import Edit, edit_parses, python_parses
@@ -101,7 +101,7 @@ def _function_target(doc: Document, offset: int) -> BodyTarget | None:
 def find_body_target(doc: Document, offset: int) -> BodyTarget | None:
     """A comment line to implement, else an empty function around the offset; None otherwise.
 
-    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    Raises InputTooComplex where the position is beyond lsp_server.syntax.limits' limits.
     """
     if doc.tree is None:
         return None
@@ -140,7 +140,7 @@ def _prompt_ids(prompt: str, encode, budget: int) -> list[int]:
     return encode(window)[-budget:]
 
 
-def fim_body_prompt(prefix_ids: list[int], suffix: str, engine: Engine, budget: int) -> list[int]:
+def fim_body_prompt(prefix_ids: list[int], suffix: str, engine: LanguageModel, budget: int) -> list[int]:
     """<fim_suffix> suffix <fim_prefix> prefix <fim_middle>: training put function bodies in the middle."""
     special = engine.special
     suffix_ids = engine.encode(suffix[:budget * CHARS_PER_TOKEN_BOUND])[:budget]
@@ -186,7 +186,7 @@ def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
 RETRY_BRANCHES = 8  # when greedy decoding gives nothing that parses, the next most likely first tokens
 
 
-def generate_body(engine: Engine, doc: Document, target: BodyTarget, options: BodyOptions = BodyOptions(),
+def generate_body(engine: LanguageModel, doc: Document, target: BodyTarget, options: BodyOptions = BodyOptions(),
                   cancel: CancelToken | None = None) -> str:
     """Code for the target that parses in place (whole lines, indented), or '' to withhold it.
 
@@ -231,7 +231,7 @@ def _parseable_body(doc: Document, target: BodyTarget, generated: str, stop) -> 
     return parseable_prefix(doc, target, "\n".join(lines))
 
 
-def suggest_body(doc: Document, offset: int, engine: Engine, options: BodyOptions = BodyOptions(),
+def suggest_body(doc: Document, offset: int, engine: LanguageModel, options: BodyOptions = BodyOptions(),
                  cancel: CancelToken | None = None) -> BodySuggestion | None:
     """Generated code for the comment line or empty function at offset; None when there is none."""
     target = find_body_target(doc, offset)
@@ -265,7 +265,7 @@ def describe_and_locate(signature: str, description: str, context: str = "") -> 
     return text, len(head) + len(sig) - 1
 
 
-def generate_code(engine: Engine, signature: str, description: str, context: str = "",
+def generate_code(engine: LanguageModel, signature: str, description: str, context: str = "",
                   options: BodyOptions = BodyOptions(), cancel: CancelToken | None = None) -> str:
     """The code a signature + docstring (or a `# comment`) describes, as whole lines that parse in place;
     '' when the model wrote nothing that parses. `context` is the code before it (imports, other defs)."""

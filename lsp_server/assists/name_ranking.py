@@ -1,4 +1,4 @@
-"""Completion items: buffer names (lsp_server.names) ranked, and extended, by the model.
+"""Completion items: buffer names (lsp_server.syntax.identifiers) ranked, and extended, by the model.
 
 Pipeline: word_at -> collect_names -> one prompt pass ending before the partial word -> score the top
 candidates' tokens in one batch (log P(name) + log P(the name ends there)) and complete the model's

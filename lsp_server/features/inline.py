@@ -1,4 +1,4 @@
-"""textDocument/inlineCompletion: ghost text from the completion pipeline (lsp_server.suggest).
+"""textDocument/inlineCompletion: ghost text from the completion pipeline (lsp_server.inline.pipeline).
 
 Typing through a shown suggestion is answered from it on the event loop, without the model
 (lsp_server.reuse); otherwise the pipeline runs in the inference thread, reusing the document's

@@ -72,7 +72,7 @@ def outline(doc: Document) -> str:
     """Imports and top-level signatures of a document (class bodies reduced to method signatures).
 
     Only the first OUTLINE_BYTES are outlined (the prompt keeps far less); a document whose syntax
-    errors are beyond lsp_server.bounds' limits has no outline.
+    errors are beyond lsp_server.syntax.limits' limits has no outline.
     """
     if doc.tree is None:
         return ""

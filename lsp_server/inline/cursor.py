@@ -73,7 +73,7 @@ def _next_code_line(text: str, line_end: int, look: int = 50) -> str | None:
 def cursor_context(doc: Document, offset: int) -> CursorContext | None:
     """Stage 1: decide whether and how to complete at offset (None: stay quiet here).
 
-    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    Raises InputTooComplex where the position is beyond lsp_server.syntax.limits' limits.
     """
     check_position(doc, offset)
     where = string_or_comment_at(doc, offset)

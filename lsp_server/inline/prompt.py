@@ -147,7 +147,7 @@ def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, in
 
     Half of training is plain text, and a FIM sample with an empty suffix is rare in training, so at
     the end of a file the left-to-right prompt is the one the model knows best. Cross-file `context`
-    (see lsp_server.context) goes before the prefix, within 1/CONTEXT_SHARE of the prefix budget.
+    (see lsp_server.inline.context) goes before the prefix, within 1/CONTEXT_SHARE of the prefix budget.
     `prefix_start` (the previous prompt's Prompt.prefix_start) keeps the prefix window's first line
     while it fits, so that consecutive prompts share a token prefix (see engine.PromptCache).
     """

@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 import onnxruntime as ort
@@ -80,6 +80,27 @@ def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
     """log P(the next token is not one of continue_mask) from (V,) log-probabilities."""
     p_continue = float(np.exp(logprobs[continue_mask]).sum())
     return float(np.log1p(-min(p_continue, 1.0 - 1e-9)))
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """The part of Engine that the docstring and code-generation cores (lsp_server.assists) use: special
+    token ids, the tokenizer both ways, and greedy generation with branches. Engine is one; so is a test's
+    scripted stand-in. Name ranking (prefill, scores) and the inline pipeline take the Engine itself."""
+
+    special: dict[str, int]  # special-token name (<fim_prefix>, <eos>, ...) -> token id
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+    def generate(self, prompt_ids: list[int], max_new_tokens: int = 24, stop: StopFn | None = None,
+                 deadline: float | None = None, cancel: CancelToken | None = None) -> Generation: ...
+
+    def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
+                              stop: StopFn | None = None, deadline: float | None = None,
+                              cancel: CancelToken | None = None,
+                              cache: PromptCache | None = None, skip: int = 0, heal: str = "") -> list[Generation]: ...
 
 
 class Engine:

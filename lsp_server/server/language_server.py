@@ -20,7 +20,7 @@ from ..runtime.docstring_model import DocstringModel
 from ..runtime.engine import Engine
 from ..syntax.documents import Document, DocumentStore
 from ..syntax.positions import PositionEncoding, as_encoding
-from .guard import Guard, strict_from_env
+from .failure_guard import Guard, strict_from_env
 from .model_loading import load_engine
 from .protocol import ReliableProtocol
 from .sessions import DocumentSessions
@@ -73,12 +73,12 @@ class QuillServer(LanguageServer):
         self.guard = Guard(self)
 
     def feature(self, feature_name: str, options: Any | None = None) -> Callable:
-        """pygls's decorator, with the handler run inside lsp_server.guard (failures degrade or, strict, raise)."""
+        """pygls's decorator, with the handler run inside server.failure_guard (failures degrade or, strict, raise)."""
         register = super().feature(feature_name, options)
         return lambda handler: register(self.guard.wrap(feature_name, handler))
 
     def command(self, command_name: str) -> Callable:
-        """pygls's decorator, with the command run inside lsp_server.guard."""
+        """pygls's decorator, with the command run inside lsp_server.server.failure_guard."""
         register = super().command(command_name)
         return lambda handler: register(self.guard.wrap(command_name, handler))
 

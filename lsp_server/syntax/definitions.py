@@ -231,7 +231,7 @@ def _window(doc: Document, offset: int) -> tuple[int, int]:
 def find_definition(doc: Document, offset: int) -> DefinitionInfo | None:
     """The function, method or class whose name the offset is on (or just after); None elsewhere.
 
-    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    Raises InputTooComplex where the position is beyond lsp_server.syntax.limits' limits.
     """
     if doc.tree is None:
         return None

@@ -49,7 +49,7 @@ def _is_word_char(c: str) -> bool:
 def word_at(doc: Document, offset: int) -> WordAt | None:
     """The identifier or attribute position at offset; None elsewhere (strings, comments, numbers, new names).
 
-    Raises InputTooComplex where the position is beyond lsp_server.bounds' limits.
+    Raises InputTooComplex where the position is beyond lsp_server.syntax.limits' limits.
     """
     check_position(doc, offset)
     text = doc.text
@@ -174,7 +174,7 @@ def _attribute_names(doc: Document, word: WordAt, nodes: list, byte: int) -> lis
 
 
 def _window_captures(doc: Document, offset: int) -> dict[str, list]:
-    """names.scm captures at the top of the file (imports) and around offset (lsp_server.bounds windows)."""
+    """names.scm captures at the top of the file (imports) and around offset (lsp_server.syntax.limits windows)."""
     lo, hi = around(doc, offset)
     found = captures("names", doc.tree.root_node, (lo, hi))
     if lo > 0:

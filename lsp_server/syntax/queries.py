@@ -29,7 +29,7 @@ def captures(name: str, node: tree_sitter.Node,
              byte_range: tuple[int, int] | None = None) -> dict[str, list[tree_sitter.Node]]:
     """Captures of query `name` under node, by capture name ({} when nothing matched).
 
-    Bounded (lsp_server.bounds): patterns start at most MAX_QUERY_DEPTH below node and only byte_range
+    Bounded (lsp_server.syntax.limits): patterns start at most MAX_QUERY_DEPTH below node and only byte_range
     is searched (by default the first QUERY_BYTES of node). Queries are quadratic in the children of an
     ERROR node, so callers check the tree first (bounds.check_position or bounds.check_errors).
     """

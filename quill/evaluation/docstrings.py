@@ -70,7 +70,7 @@ def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, whi
                   config: DocstringConfig | None = None) -> tuple[str, str, str]:
     """(first sentence the server shows, its source, first sentence of the model's own text).
 
-    The server cleans the model's text (lsp_server.docstrings.clean_summary) and falls back to a sentence
+    The server cleans the model's text (lsp_server.assists.docstrings.clean_summary) and falls back to a sentence
     made from the name when nothing usable is left (source "name"); the third item is the model's raw
     text with no fallback, which is what the docstring-model ablation compares.
     """

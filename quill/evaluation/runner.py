@@ -1,6 +1,6 @@
 """`quill eval`: suggestion quality of a bundle's served models on any folder of Python files.
 
-Stages (each samples with its own seeded stream, model/quality_samples.py):
+Stages (each samples with its own seeded stream, quill/evaluation/samples.py):
   next-token accuracy  teacher forcing over random 512-token windows (CodeXGLUE token-level)
   line completion      the server's inline pipeline at random cuts inside non-blank lines (line-level EM
                        and edit similarity)

@@ -112,7 +112,9 @@ async def test_a_burst_of_requests_each_cancelled_by_the_next_drains_promptly(cl
     for result in results[:-1]:
         assert isinstance(result, (JsonRpcRequestCancelled, types.InlineCompletionList)), result
     # The rest were superseded by the next request before their $/cancelRequest arrived: an answer, maybe empty.
-    assert sum(isinstance(r, JsonRpcRequestCancelled) for r in results) >= 50
+    # Which of the two comes first is a race between the inference thread and the event loop (measured 41-60
+    # of 100 on an idle 2-core machine, at HEAD before the layered redesign too): some must be cancelled.
+    assert sum(isinstance(r, JsonRpcRequestCancelled) for r in results) >= 10
     assert elapsed < 10, elapsed
     await asyncio.sleep(0.1)
     assert all(replies.get(f"burst-{i}") == 1 for i in range(100)), replies

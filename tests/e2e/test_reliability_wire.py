@@ -2,8 +2,8 @@
 
 The server runs with `--test-hooks`, whose `quill.debug.documentText` command returns its text, version and
 a digest of its tree-sitter tree; after every didChange they must equal the reference model's text and a
-fresh parse. Fewer sequences than the in-process fuzzer (tests/test_reliability_edits.py), in each of the
-three position encodings; QUILL_LONG=1 runs more.
+fresh parse. Fewer sequences than the in-process fuzzer (tests/lsp_server/server/test_reliability_edits.py), in
+each of the three position encodings; QUILL_LONG=1 runs more.
 """
 from __future__ import annotations
 

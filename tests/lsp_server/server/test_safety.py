@@ -29,7 +29,7 @@ from lsp_server.runtime.engine import Engine
 from lsp_server.runtime.onnx_refs import MalformedModel, external_data_locations
 from lsp_server.server.language_server import QuillServer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]  # tests/lsp_server/server/ -> the repository root
 SKIP_DIRS = {".venv", "runs", "node_modules", ".git", "build", "dist", ".hypothesis", ".pytest_cache"}
 # Built from pieces so that this file does not match itself.
 PICKLE_IMPORT = re.compile(r"^\s*(import|from)\s+(c?" + "pickle|dill|shelve|joblib)\\b", re.M)

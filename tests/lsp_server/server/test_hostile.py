@@ -70,14 +70,9 @@ def _requests(doc: Document, offset: int) -> list[tuple[str, dict]]:
                                          "context": {"diagnostics": []}})]
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load(threads=1)
-
-
 def _client(engine: Engine) -> InProcessClient:
     server = create_server(threads=1)
-    server.engine = engine  # loaded once for the module; `initialized` (which would load another) is not sent
+    server.engine = engine  # the shared fixture, loaded once; `initialized` (which would load another) is not sent
     client = InProcessClient(server)
     client.initialize("utf-16")
     return client

@@ -4,7 +4,7 @@ Every handler registered with QuillServer.feature or .command runs inside guard(
 
 - JSON-RPC errors and typed Quill errors (PositionOutOfRange, ModelUnavailable, Cancelled, ...) pass
   through unchanged; protocol.rpc_error turns them into their LSP error codes;
-- InputTooComplex (lsp_server.bounds: a position too deep, a line too long, a syntax error too wide)
+- InputTooComplex (lsp_server.syntax.limits: a position too deep, a line too long, a syntax error too wide)
   becomes the method's empty answer and one log line per document version and reason;
 - any other exception is a bug: by default it too becomes the empty answer and one log line (the
   traceback at DEBUG level), so that the editor keeps working; in strict mode (QUILL_STRICT=1 or

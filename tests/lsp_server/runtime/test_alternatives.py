@@ -15,15 +15,9 @@ from lsp_server.assists.name_ranking import (
 from lsp_server.inline.options import SuggestOptions
 from lsp_server.inline.pipeline import suggest_all
 from lsp_server.runtime.cancel import CancelToken
-from lsp_server.runtime.engine import Engine
 from lsp_server.syntax.documents import Document
 
 PROMPT = "class Person:\n    def __init__(self, name):\n        self."
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine.load(threads=1)
 
 
 def test_one_alternative_is_greedy_decoding(engine):

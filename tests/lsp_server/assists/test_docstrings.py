@@ -16,7 +16,6 @@ from lsp_server.assists.docstrings import (
 )
 from lsp_server.assists.name_phrases import summary_from_name, words
 from lsp_server.runtime.cancel import CancelToken
-from lsp_server.runtime.engine import Engine
 from lsp_server.syntax.definitions import (
     CLASS,
     FUNCTION,
@@ -194,8 +193,7 @@ def test_prompt_of_a_method_is_dedented_and_leaves_out_the_old_docstring():
     assert prompt.startswith("def run(self):\n") and prompt.endswith('\n\ndef run(self):\n    """')
 
 
-def test_real_engine_summary_is_one_clean_sentence():
-    engine = Engine.load(threads=1)
+def test_real_engine_summary_is_one_clean_sentence(engine):
     summary = summarize(engine, doc(TOTAL), info_at(TOTAL, "get_total"))
     assert summary.source in ("model", "name")
     assert summary.text.endswith(".") and "\n" not in summary.text and '"""' not in summary.text

@@ -6,13 +6,7 @@ import pytest
 from lsp_server.inline.cursor import cursor_context
 from lsp_server.inline.healing import heal_text
 from lsp_server.inline.pipeline import suggest
-from lsp_server.runtime.engine import Engine
 from lsp_server.syntax.documents import Document
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load(threads=1)
 
 
 @pytest.mark.parametrize("text, heal", [

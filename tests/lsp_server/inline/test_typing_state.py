@@ -115,8 +115,9 @@ def test_a_refitted_window_leaves_room_for_typing():
 # --- KV cache reuse in the engine equals a fresh computation ------------------------------------------
 
 @pytest.fixture(scope="module")
-def engine(stdlib_texts, tmp_path_factory):
-    """A tiny fp32 bundle (random weights, large enough that every step differs)."""
+def tiny_engine(stdlib_texts, tmp_path_factory):
+    """An engine on a tiny fp32 bundle (random weights, large enough that every step differs), not the shared
+    `engine` fixture's shipped int8 one: here a reused pass must equal a fresh one to float rounding."""
     torch = pytest.importorskip("torch")
     from export.bundle import build_bundle
     from model.tokenizer import train_tokenizer
@@ -143,12 +144,12 @@ PROMPTS = ["def load(path):\n    with open(path) as fh:\n        return",
            "def save(path):\n"]
 
 
-def test_a_reused_prompt_pass_equals_a_fresh_one(engine):
+def test_a_reused_prompt_pass_equals_a_fresh_one(tiny_engine):
     previous = None
     for text in PROMPTS:
-        ids = engine.encode(text)
-        fresh = engine.prefill(ids)
-        reused = engine.prefill(ids, reuse=previous)
+        ids = tiny_engine.encode(text)
+        fresh = tiny_engine.prefill(ids)
+        reused = tiny_engine.prefill(ids, reuse=previous)
         if previous is not None:
             assert reused.reused == min(shared_prefix(previous.ids, ids), len(ids) - 1)
         np.testing.assert_allclose(reused.logprobs, fresh.logprobs, atol=1e-4)
@@ -158,38 +159,38 @@ def test_a_reused_prompt_pass_equals_a_fresh_one(engine):
     assert previous.reused < len(previous.ids) // 2  # the last prompt diverges early: mostly recomputed
 
 
-def test_the_same_prompt_runs_no_model_step(engine, monkeypatch):
-    ids = engine.encode(PROMPTS[0])
-    first = engine.prefill(ids)
-    monkeypatch.setattr(engine, "step", lambda *a, **k: pytest.fail("the model ran"))
-    assert engine.prefill(ids, reuse=first) is first
+def test_the_same_prompt_runs_no_model_step(tiny_engine, monkeypatch):
+    ids = tiny_engine.encode(PROMPTS[0])
+    first = tiny_engine.prefill(ids)
+    monkeypatch.setattr(tiny_engine, "step", lambda *a, **k: pytest.fail("the model ran"))
+    assert tiny_engine.prefill(ids, reuse=first) is first
 
 
-def test_a_cache_from_another_engine_is_not_used(engine):
-    ids = engine.encode(PROMPTS[0])
-    foreign = engine.prefill(ids)
+def test_a_cache_from_another_engine_is_not_used(tiny_engine):
+    ids = tiny_engine.encode(PROMPTS[0])
+    foreign = tiny_engine.prefill(ids)
     foreign.owner = object()
-    assert engine.prefill(ids, reuse=foreign).reused == 0
+    assert tiny_engine.prefill(ids, reuse=foreign).reused == 0
 
 
-def test_generation_with_the_cache_gives_the_same_tokens_while_typing(engine):
+def test_generation_with_the_cache_gives_the_same_tokens_while_typing(tiny_engine):
     cache = PromptCache()
     for text in PROMPTS:
-        ids = engine.encode(text)
-        cached = engine.generate_alternatives(ids, 3, 12, cache=cache)
-        fresh = engine.generate_alternatives(ids, 3, 12)
+        ids = tiny_engine.encode(text)
+        cached = tiny_engine.generate_alternatives(ids, 3, 12, cache=cache)
+        fresh = tiny_engine.generate_alternatives(ids, 3, 12)
         assert [g.token_ids for g in cached] == [g.token_ids for g in fresh]
         np.testing.assert_allclose([g.mean_logprob for g in cached], [g.mean_logprob for g in fresh], atol=1e-4)
         assert cache.last.ids == tuple(ids)
 
 
-def test_a_cancelled_pass_leaves_the_cache_as_it_was(engine):
+def test_a_cancelled_pass_leaves_the_cache_as_it_was(tiny_engine):
     cache = PromptCache()
-    engine.generate_alternatives(engine.encode(PROMPTS[0]), 1, 4, cache=cache)
+    tiny_engine.generate_alternatives(tiny_engine.encode(PROMPTS[0]), 1, 4, cache=cache)
     before = cache.last
     token = CancelToken()
     token.cancel()
-    gens = engine.generate_alternatives(engine.encode(PROMPTS[1]), 1, 4, cancel=token, cache=cache)
+    gens = tiny_engine.generate_alternatives(tiny_engine.encode(PROMPTS[1]), 1, 4, cancel=token, cache=cache)
     assert gens[0].stop_reason == "cancelled" and cache.last is before
 
 

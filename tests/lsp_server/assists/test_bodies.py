@@ -19,7 +19,6 @@ from lsp_server.assists.bodies import (
     suggest_body,
 )
 from lsp_server.runtime.cancel import CancelToken
-from lsp_server.runtime.engine import Engine
 from lsp_server.syntax.documents import Document, parse
 
 ADD = 'def add(a, b):\n    """Return the sum of a and b."""\n    ...\n'
@@ -154,8 +153,8 @@ def test_body_edit_of_each_target_kind_parses():
         assert parses(body_edit(target, target.indent + "z = 1").apply(text)), text
 
 
-def test_real_engine_body_for_add_parses_when_offered():
-    suggestion = suggest_body(doc(ADD), ADD.index("add"), Engine.load(threads=1), BodyOptions(max_new_tokens=64))
+def test_real_engine_body_for_add_parses_when_offered(engine):
+    suggestion = suggest_body(doc(ADD), ADD.index("add"), engine, BodyOptions(max_new_tokens=64))
     if suggestion is not None:  # withholding is a valid answer; an offered edit must parse
         out = suggestion.edit.apply(ADD)
         assert parses(out) and out.startswith('def add(a, b):\n    """Return the sum of a and b."""\n')
@@ -207,16 +206,14 @@ def test_generate_code_withholds_code_that_does_not_parse_and_needs_a_comment_wi
         generate_code(FakeEngine("x\n"), "", "no comment marker")
 
 
-def test_generate_code_with_the_shipped_model_returns_code_that_parses_or_nothing():
-    engine = Engine.load(threads=1)
+def test_generate_code_with_the_shipped_model_returns_code_that_parses_or_nothing(engine):
     signature = "def clamp(value, low, high):"
     code = generate_code(engine, signature, "Return value limited to the range low..high.")
     assert code == "" or parses(f'{signature}\n    """Doc."""\n{code}\n')
 
 
-def test_a_suffix_budget_makes_the_body_prompt_fim_with_the_code_after_the_function():
+def test_a_suffix_budget_makes_the_body_prompt_fim_with_the_code_after_the_function(engine):
     from lsp_server.assists.bodies import _prompt_ids, fim_body_prompt
-    engine = Engine.load(threads=1)
     text = ADD + "\n\ndef sub(a, b):\n    return a - b\n"
     target = find_body_target(doc(text), text.index("add"))
     prefix_ids = _prompt_ids(target.prompt, engine.encode, 512)
@@ -250,7 +247,7 @@ def test_when_greedy_gives_nothing_that_parses_the_next_branches_are_tried_best_
 
     class BranchingEngine(FakeEngine):
         def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
-                                  skip=0):
+                                  cache=None, skip=0, heal=""):
             self.asked = (n, skip)
             texts = [("return (a +\n", -0.1), ("return b - a\n\n", -2.0), ("return a + b\n\n", -0.5)]
             return [Generation(t, [1], [lp], "eos", len(prompt_ids)) for t, lp in texts]
