@@ -19,6 +19,7 @@ from .features import (
     lifecycle,
     sync,
 )
+from .server import transport
 from .server.language_server import QuillServer
 
 FEATURES = (lifecycle, sync, inline, completion, hover, actions, commands)
@@ -35,10 +36,16 @@ def create_server(bundle_path: Path | None = None, threads: int = 0, test_hooks:
 def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of `quill serve` and `python -m lsp_server`."""
     p.add_argument("--bundle", default=None, help="model bundle folder (default: the shipped model)")
-    p.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
+    p.add_argument("--tcp", action="store_true",
+                   help="serve one client over TCP instead of stdio (a second connection is refused)")
     p.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1; never 0.0.0.0 unless given)")
     p.add_argument("--port", type=int, default=2087)
+    p.add_argument("--socket", default=None, metavar="PATH",
+                   help="listen on a Unix socket at PATH, readable and writable by this user only (mode 0600)")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (default: min(2, cores))")
+    p.add_argument("--max-message-mb", type=float, default=transport.DEFAULT_MAX_MESSAGE_MB,
+                   help=f"largest message a client may send, in MB; a larger one is discarded unread "
+                        f"(default {transport.DEFAULT_MAX_MESSAGE_MB})")
     p.add_argument("--log-level", default="WARNING")
     # Internal commands for the reliability tests (lsp_server/features/debug.py); hidden from --help.
     p.add_argument("--test-hooks", action="store_true", help=argparse.SUPPRESS)
@@ -48,16 +55,18 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the language server over stdio (or TCP) until the client ends the session."""
+    """Run the language server over stdio (or one TCP / Unix-socket client) until the client ends the session;
+    the exit status: 0 after shutdown + exit, 1 for exit without shutdown or a lost client, 2 for broken framing."""
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = create_server(Path(args.bundle) if args.bundle else None, args.threads, args.test_hooks)
     server.strict = server.strict or args.strict
+    max_bytes = int(args.max_message_mb * 1024 * 1024)
+    if args.socket:
+        return transport.start_socket(server, max_bytes, path=Path(args.socket))
     if args.tcp:
-        server.start_tcp(args.host, args.port)
-    else:
-        server.start_io()
-    return 0
+        return transport.start_socket(server, max_bytes, host=args.host, port=args.port)
+    return transport.start_io(server, max_bytes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ import logging
 from concurrent.futures import Future
 from typing import Any, Callable
 
+import attrs
 from cattrs import transform_error
 from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
@@ -135,6 +136,8 @@ class ReliableProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]):
         """Like pygls, but a message that fails to deserialize becomes a Malformed marker, not an exception."""
+        if "jsonrpc" in data and (problem := self._envelope_problem(data)) is not None:
+            return Malformed(data, JsonRpcInvalidRequest(message=problem))
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -142,6 +145,18 @@ class ReliableProtocol(LanguageServerProtocol):
             if isinstance(method, str) and self._unknown(method):
                 return Malformed(data, JsonRpcMethodNotFound.of(method))
             return Malformed(data, JsonRpcInvalidParams(message=f"invalid params: {_describe(exc)}"))
+
+    def _envelope_problem(self, data: dict[str, Any]) -> str | None:
+        """What makes a message an invalid request before its params are even read (None: nothing)."""
+        if "method" in data and not isinstance(data["method"], str):
+            return f"the method must be a string, got {type(data['method']).__name__}"
+        if "id" in data and _valid_id(data["id"]) is None and data["id"] is not None:
+            return f"an id must be a string or an integer, got {type(data['id']).__name__} {data['id']!r:.40}"
+        method = data.get("method")
+        kind = self.get_message_type(method) if isinstance(method, str) and "id" in data else None
+        if kind is not None and attrs.has(kind) and "id" not in attrs.fields_dict(kind):
+            return f"{method} is a notification: it must not carry an id"
+        return None
 
     def _unknown(self, method: str) -> bool:
         return self.get_message_type(method) is None and method not in self.fm.features \
@@ -197,6 +212,15 @@ class ReliableProtocol(LanguageServerProtocol):
             self._reply_error(_valid_id(msg_id), error)
         else:
             log.warning("dropped a message that is not JSON-RPC 2.0: %.200r", message)
+
+    @property
+    def shutdown_received(self) -> bool:
+        """True once the client sent `shutdown` (an `exit` then ends the process with status 0, else 1)."""
+        return self._shutdown
+
+    def reply_error_code(self, msg_id: Any, code: int, message: str) -> None:
+        """An error reply for a message the transport could not even parse (id null when it had none)."""
+        self._send_data({"jsonrpc": self.VERSION, "id": _valid_id(msg_id), "error": {"code": code, "message": message}})
 
     def reply_parse_error(self, error: Exception) -> bool:
         """Answer a body that is not JSON with a Parse error (id null); False for any other error."""
