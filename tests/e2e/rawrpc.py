@@ -21,11 +21,11 @@ SERVE = [sys.executable, "-m", "lsp_server", "serve"]
 class RawServer:
     """`quill serve` in a subprocess; every message it sends is kept in order."""
 
-    def __init__(self, *flags: str) -> None:
+    def __init__(self, *flags: str, prefix: tuple[str, ...] = (), env: dict | None = None) -> None:
         self.stderr = tempfile.TemporaryFile()
         # Strict: an internal error must reach its reply (-32603) instead of degrading to an empty answer.
-        self.process = subprocess.Popen([*SERVE, *flags], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.stderr, env={**os.environ, "QUILL_STRICT": "1"})
+        self.process = subprocess.Popen([*prefix, *SERVE, *flags], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=self.stderr, env={**os.environ, "QUILL_STRICT": "1", **(env or {})})
         self.messages: list[dict] = []
         self._arrived: queue.Queue[dict] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
