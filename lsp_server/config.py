@@ -1,8 +1,9 @@
 """Server configuration: a tree of dataclasses built from the client's JSON, with defaults.
 
 Invalid values are reported (one message) and replaced by defaults; they never crash the server.
-`model.bundle_path` is honoured only from user-level configuration (initializationOptions): a workspace
-must not be able to point the server at a model of its choosing.
+`model.bundle_path` and `model.threads` are honoured only from user-level configuration
+(initializationOptions): a workspace must not be able to point the server at a model of its choosing, nor
+make it reload one (a burst of thread-count changes once queued gigabytes of reloads).
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ class CodegenConfig:
 @dataclass
 class ModelSettings:
     bundle_path: str | None = None  # user-level only; None: the shipped model
-    threads: int = 0  # onnxruntime threads; 0: min(2, cores)
+    threads: int = 0  # onnxruntime threads (at most the machine's cores); 0: min(2, cores); user-level only
 
     def limits(self) -> dict[str, tuple[float, float]]:
         return {"threads": (0, 64)}
@@ -123,14 +124,17 @@ def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("NoneType", "null")
 
 
-def _check_path(key: str, value: Any, user_level: bool, current: Any, path: str) -> str | None:
-    """Problem with a model path setting, or None when it may be applied."""
+USER_LEVEL_ONLY = ("bundle_path", "threads")  # model choices: a workspace may not make the server load or reload
+
+
+def _check_user_level(key: str, value: Any, user_level: bool, current: Any, path: str) -> str | None:
+    """Problem with a user-level-only model setting, or None when it may be applied ("skip": nothing to do)."""
     if not user_level:
         if value == current:
             return "skip"  # the same value echoed back by a client: nothing to say, nothing to do
         return (f"{path}{key}: only honoured from user-level settings (initializationOptions), "
                 "never from workspace settings; ignored")
-    if value is not None and (not value.strip() or not os.path.isabs(os.path.expanduser(value))):
+    if key == "bundle_path" and value is not None and (not value.strip() or not os.path.isabs(os.path.expanduser(value))):
         return f"{path}{key}: must be an absolute path, got {value!r}"
     return None
 
@@ -142,8 +146,8 @@ def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str, 
         return
     if hint is float:
         value = float(value)
-    if key == "bundle_path":
-        problem = _check_path(key, value, user_level, getattr(section, key), path)
+    if isinstance(section, ModelSettings) and key in USER_LEVEL_ONLY:
+        problem = _check_user_level(key, value, user_level, getattr(section, key), path)
         if problem is not None:
             if problem != "skip":
                 problems.append(problem)

@@ -68,12 +68,22 @@ def _methods(doc: Document, class_node) -> list[str]:
     return lines
 
 
+def outline_source(doc: Document) -> Document:
+    """The document itself, or for one over OUTLINE_BYTES its first whole lines within them as a document of
+    their own: the outline never parses more than that of another file (a 3 MB one took seconds)."""
+    if len(doc.source_bytes) <= OUTLINE_BYTES:
+        return doc
+    head = doc.text[:doc.offset_of_byte(OUTLINE_BYTES)]
+    return Document(doc.uri, head[:head.rfind("\n") + 1] or head, doc.version, doc.language_id, doc.parse_budget_s)
+
+
 def outline(doc: Document) -> str:
     """Imports and top-level signatures of a document (class bodies reduced to method signatures).
 
     Only the first OUTLINE_BYTES are outlined (the prompt keeps far less); a document whose syntax
     errors are beyond lsp_server.syntax.limits' limits has no outline.
     """
+    doc = outline_source(doc)
     if doc.tree is None:
         return ""
     try:

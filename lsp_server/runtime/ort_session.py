@@ -18,7 +18,8 @@ ALLOW_SPINNING = False
 def session_options(threads: int = 0, spinning: bool = ALLOW_SPINNING) -> ort.SessionOptions:
     """onnxruntime options for decoding one request at a time: `threads` intra-op (0: min(2, cores))."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    options.intra_op_num_threads = min(threads, cores) if threads > 0 else min(2, cores)
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3

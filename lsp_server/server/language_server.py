@@ -18,7 +18,7 @@ from ..inline.context import OutlineCache, uri_label
 from ..inline.typing_state import ReuseStore
 from ..runtime.docstring_model import DocstringModel
 from ..runtime.engine import Engine
-from ..syntax.documents import Document, DocumentStore
+from ..syntax.documents import PYTHON_LANGUAGE_ID, Document, DocumentStore
 from ..syntax.positions import PositionEncoding, as_encoding
 from .failure_guard import Guard, strict_from_env
 from .model_loading import load_engine
@@ -65,6 +65,8 @@ class QuillServer(LanguageServer):
         self.doc_model: DocstringModel | None = None  # the bundle's docstring model, loaded with the engine
         self.engine_error: QuillError | None = None
         self._engine_task: asyncio.Future | None = None
+        self._wanted: tuple[Path | None, int] | None = None  # the newest model choice asked for
+        self._loaded: tuple[Path | None, int] | None = None  # the choice the engine was loaded with
         # One inference worker: two cores are best spent on one request's onnxruntime threads.
         self.inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quill-infer")
         # Per document: edit order, outline, the previous prompt's KV cache, the suggestions shown, requests.
@@ -116,8 +118,25 @@ class QuillServer(LanguageServer):
         return path, self.threads or self.config.model.threads
 
     def start_loading_engine(self) -> None:
-        """Load (or reload) the bundle off the event loop, with $/progress where the client shows it."""
-        self._engine_task = asyncio.ensure_future(load_engine(self, *self.model_choice()))
+        """Load (or reload) the bundle off the event loop, with $/progress where the client shows it.
+
+        A burst of calls runs one load at a time: a load in progress finishes, then only the newest choice
+        is loaded (never one per call, each holding a bundle in memory).
+        """
+        self._wanted = self.model_choice()
+        if self._engine_task is None or self._engine_task.done():
+            self._engine_task = asyncio.ensure_future(self._load_newest())
+
+    async def _load_newest(self) -> Engine | None:
+        while True:
+            choice = self._wanted
+            if choice == self._loaded and self.engine is not None:
+                return self.engine
+            engine = await load_engine(self, *choice)
+            if self.engine_error is None:
+                self._loaded = choice
+            if self._wanted == choice:
+                return engine
 
     async def wait_engine(self) -> Engine | None:
         """The engine once loaded; None when loading failed (the user was told once)."""
@@ -162,7 +181,8 @@ class QuillServer(LanguageServer):
         found = []
         for other in self.sessions.recent():
             doc = self.store.get(other)
-            if other != uri and doc is not None and doc.tree is not None:
+            # Never doc.tree here: that would parse on the event loop (the outline is made in the worker).
+            if other != uri and doc is not None and doc.language_id == PYTHON_LANGUAGE_ID:
                 found.append((uri_label(other, root), doc.snapshot()))
         return found
 

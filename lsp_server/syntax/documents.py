@@ -123,6 +123,11 @@ class _State:
                     self._base = None
         return self._tree
 
+    @property
+    def parsed(self) -> bool:
+        """True once the tree was computed (or there is none to compute)."""
+        return self._parsed
+
     def edit_base(self) -> tree_sitter.Tree | None:
         """A private copy of the tree that the next version's edits are applied to (None: parse fresh)."""
         base = self._base  # read first: while _parsed is False, a concurrent parse has not dropped it yet
@@ -199,6 +204,11 @@ class Document:
     def tree(self) -> tree_sitter.Tree | None:
         """The syntax tree, or None (not Python, or parsing ran over its time budget); parsed on first read."""
         return self._state.tree
+
+    @property
+    def parsed(self) -> bool:
+        """True once this version's tree was computed (reading ``tree`` parses it; this never does)."""
+        return self._state.parsed
 
     @property
     def line_index(self) -> LineIndex:

@@ -99,3 +99,26 @@ def test_server_lists_other_open_documents_most_recently_edited_first():
     server.store.close("file:///w/a.py")
     server.forget("file:///w/a.py")
     assert [label for label, _ in server.context_documents("file:///w/b.py")] == ["c.py"]
+
+
+def test_context_never_parses_another_document_on_the_event_loop_nor_more_than_its_head():
+    """Ten large documents with a syntax error made every inline request elsewhere wait seconds (issue 12 §7)."""
+    server = QuillServer()
+    big = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(30_000)) + "def broken(:\n"
+    assert len(big) > 1_000_000
+    for i in range(10):
+        server.store.open(f"file:///w/big{i}.py", big)
+        server.touch(f"file:///w/big{i}.py")
+    server.store.open("file:///w/small.py", "import os\n")
+    others = server.context_documents("file:///w/small.py")  # what the event loop does per request
+    assert len(others) == 10 and not any(doc.parsed for _, doc in others)
+    context = cross_file_context(others, server.outlines.get)  # the inference thread's part
+    assert "def f0(x): ..." in context and "broken" not in context  # the head of each, outlined
+    assert not any(doc.parsed for _, doc in others)  # only a head of at most OUTLINE_BYTES was parsed
+
+
+def test_a_document_over_the_outline_window_is_outlined_from_its_head():
+    from lsp_server.syntax.limits import OUTLINE_BYTES
+    text = "import os\n\n\ndef first(a):\n    return a\n" + "x = 1\n" * (OUTLINE_BYTES // 6 + 10) + "def last():\n"
+    doc = Document("file:///w/long.py", text)
+    assert outline(doc) == "import os\ndef first(a): ..."
