@@ -145,7 +145,7 @@ def test_line_at_keeps_unicode_separators_inside_the_line():
 
 
 def test_parse_over_budget_leaves_no_tree_and_features_degrade():
-    text = "def f(x):\n    return x + 1\n" * 2000
+    text = "def f(x):\n    return x + 1\n" * 20_000  # over 3 samples: its parse time is predicted
     doc = Document("file:///big.py", text, parse_budget_s=0.0)
     assert doc.tree is None
     assert doc.node_at_offset(5) is None
@@ -155,8 +155,8 @@ def test_parse_over_budget_leaves_no_tree_and_features_degrade():
     assert_matches_fresh_parse(doc)
 
 
-def test_parser_is_usable_after_a_halted_parse():
-    assert parse(b"def f(x):\n    return x\n" * 2000, budget_s=0.0) is None
+def test_parser_is_usable_after_a_refused_parse():
+    assert parse(b"def f(x):\n    return x\n" * 20_000, budget_s=0.0) is None
     tree = parse(b"y = 2\n")
     assert str(tree.root_node) == str(get_parser().parse(b"y = 2\n").root_node)
     assert tree.root_node.end_byte == 6
@@ -191,3 +191,12 @@ def test_store_open_change_close_lifecycle():
     store.close("file:///a.py")
     store.close("file:///a.py")
     assert store.get("file:///a.py") is None
+
+
+def test_a_fresh_parse_is_refused_when_its_samples_predict_more_than_the_budget():
+    from lsp_server.syntax.documents import predicted_parse_s
+    text = b"def f(x):\n    return x\n" * 40_000  # ~1 MB: tree-sitter parses ~9 MB/s
+    predicted = predicted_parse_s(get_parser(), text)
+    assert 0 < predicted < 5
+    assert parse(text, budget_s=predicted * 100) is not None and parse(text, budget_s=predicted / 100) is None
+    assert predicted_parse_s(get_parser(), b"x = 1\n" * 1000) == 0.0  # small: parsed whatever the budget
