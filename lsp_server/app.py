@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .features import (
     actions,
@@ -54,7 +56,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> NoReturn:
     """Run the language server over stdio (or one TCP / Unix-socket client) until the client ends the session;
     the exit status: 0 after shutdown + exit, 1 for exit without shutdown or a lost client, 2 for broken framing."""
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
@@ -63,10 +65,19 @@ def serve(args: argparse.Namespace) -> int:
     server.strict = server.strict or args.strict
     max_bytes = int(args.max_message_mb * 1024 * 1024)
     if args.socket:
-        return transport.start_socket(server, max_bytes, path=Path(args.socket))
-    if args.tcp:
-        return transport.start_socket(server, max_bytes, host=args.host, port=args.port)
-    return transport.start_io(server, max_bytes)
+        status = transport.start_socket(server, max_bytes, path=Path(args.socket))
+    elif args.tcp:
+        status = transport.start_socket(server, max_bytes, host=args.host, port=args.port)
+    else:
+        status = transport.start_io(server, max_bytes)
+    # The session is over: leave now. A worker thread still in a model run or a file read (the inference
+    # executor's threads are joined at interpreter exit) must never keep the process alive.
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+    except (ValueError, OSError):  # `exit` closed it, or the client's end is gone
+        pass
+    os._exit(status)
 
 
 def main(argv: list[str] | None = None) -> int:

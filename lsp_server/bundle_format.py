@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 from .errors import BundleCorrupt
@@ -23,6 +24,7 @@ REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE)
 MODEL_KEYS = ("n_layers", "n_heads", "d_model", "max_seq_len")  # what the engines read from a model_config
 SPECIAL_TOKENS = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<eos>")
 DOC_GRAPHS = ("encoder", "decoder")  # manifest["docstring"]["files"] roles that the server runs
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # the shipped one is 12 KB
 
 
 # --- hashing -------------------------------------------------------------------------------------------
@@ -71,16 +73,15 @@ def read_json(path: Path | None) -> dict:
 
 
 def read_verified(folder: Path, name: str, expected: dict) -> bytes:
-    """A bundle file's bytes, checked against its manifest entry (sha256) and kept inside the folder."""
+    """A bundle file's bytes, checked against its manifest entry (sha256) and kept inside the folder.
+
+    Only a regular file is read (a FIFO or a device would block or never end), and never more bytes than
+    the manifest lists for it.
+    """
     path = folder / name
     if path.resolve().parent != folder.resolve():
         raise BundleCorrupt(f"bundle file {name!r} points outside the bundle folder {folder}")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BundleCorrupt(f"bundle {folder} is missing {name}; re-run `quill export` or reinstall") from None
-    except OSError as exc:
-        raise BundleCorrupt(f"cannot read {path} ({exc.strerror or exc}); fix its permissions or re-export") from None
+    data = read_regular_file(path, expected.get("bytes"))
     digest = sha256_bytes(data)
     if digest != expected.get("sha256"):
         raise BundleCorrupt(f"sha256 mismatch for {path} (expected {expected.get('sha256')}, got {digest}); "
@@ -88,18 +89,38 @@ def read_verified(folder: Path, name: str, expected: dict) -> bytes:
     return data
 
 
+def read_regular_file(path: Path, size: int | None = None, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (opened without blocking, so a FIFO is refused at once, not waited on);
+    BundleCorrupt when it is something else, its size is not `size`, or it is over `limit` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise BundleCorrupt(f"bundle {path.parent} is missing {path.name}; re-run `quill export` or reinstall") from None
+    except OSError as exc:
+        raise BundleCorrupt(f"cannot read {path} ({exc.strerror or exc}); fix its permissions or re-export") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BundleCorrupt(f"{path} is not a regular file (a FIFO, device or folder); a bundle holds files only")
+        if limit is not None and info.st_size > limit:
+            raise BundleCorrupt(f"{path} is {info.st_size} bytes, over the {limit} a bundle file of its kind may have")
+        if isinstance(size, int) and not isinstance(size, bool) and info.st_size != size:
+            raise BundleCorrupt(f"sha256 mismatch for {path} (it has {info.st_size} bytes, the manifest lists {size}: "
+                                "not read); the bundle is corrupt or was modified: re-export it or reinstall quill-lsp")
+        return fh.read()
+
+
 def read_manifest(folder: Path) -> dict:
     """manifest.json of a bundle folder, with the format version checked (else BundleCorrupt saying why)."""
     manifest_path = folder / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not manifest_path.exists():
         raise BundleCorrupt(f"{folder} has no {MANIFEST}; it is not a Quill bundle: "
-                            "point quill at the folder `quill export` wrote") from None
+                            "point quill at the folder `quill export` wrote")
+    data = read_regular_file(manifest_path, limit=MAX_MANIFEST_BYTES)
+    try:
+        manifest = json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleCorrupt(f"{manifest_path} is not valid JSON ({exc}); re-export the bundle") from None
-    except OSError as exc:
-        raise BundleCorrupt(f"cannot read {manifest_path} ({exc.strerror or exc}); fix its permissions") from None
     if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
         found = manifest.get("format_version") if isinstance(manifest, dict) else None
         raise BundleCorrupt(f"{manifest_path} has format version {found!r}; this quill reads version "

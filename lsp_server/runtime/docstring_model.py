@@ -19,7 +19,14 @@ from tokenizers import Tokenizer
 from ..errors import BundleCorrupt, ModelUnavailable
 from .bundles import Bundle, load_bundle
 from .cancel import CancelToken
-from .ort_session import bundle_tokenizer, log_softmax, onnx_session, session_options
+from .ort_session import (
+    bundle_tokenizer,
+    check_cache_shapes,
+    check_model_config,
+    log_softmax,
+    onnx_session,
+    session_options,
+)
 
 SOURCE_CHARS_PER_TOKEN = 32  # more characters than any 256 tokens of code take: tokenize no more than that
 StepFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (last tokens (n,), parent rows (n,)) -> (n, V) logprobs
@@ -153,8 +160,8 @@ class DocstringModel:
                                    f"`quill export-doc --checkpoint DIR --bundle {bundle.path}`")
         section = bundle.docstring.section
         cfg = section["model_config"]
-        self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
-        self.head_dim = int(cfg["d_model"]) // self.n_heads
+        self.n_layers = int(cfg["n_layers"])
+        self.n_heads, self.head_dim = check_model_config(cfg, f"{bundle.path}/manifest.json (docstring)")
         self.max_seq_len = int(cfg["max_seq_len"])
         self.max_source_tokens = min(int(section["max_source_tokens"]), self.max_seq_len)
         self.tokenizer = tokenizer or bundle_tokenizer(bundle)
@@ -170,6 +177,8 @@ class DocstringModel:
         self.past_names = [f"past_{name}" for name in layers]
         self.decoder_outputs = ["logits", *(f"present_{name}" for name in layers)]
         self._check_io(bundle.path, files)
+        for role, session in (("encoder", self.encoder), ("decoder", self.decoder)):
+            check_cache_shapes(session, self.n_heads, self.head_dim, f"{bundle.path}/{files[role]}")
 
     def _check_io(self, folder: Path, files: dict) -> None:
         """The graphs have the inputs and outputs this class feeds and reads (else BundleCorrupt)."""

@@ -14,7 +14,14 @@ from ..errors import BundleCorrupt
 from .bundles import Bundle, load_bundle
 from .cancel import Cancelled, CancelToken
 from .heal_index import HealIndex
-from .ort_session import bundle_tokenizer, log_softmax, onnx_session, session_options
+from .ort_session import (
+    bundle_tokenizer,
+    check_cache_shapes,
+    check_model_config,
+    log_softmax,
+    onnx_session,
+    session_options,
+)
 
 StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to stop at, or None to go on
 
@@ -110,8 +117,8 @@ class Engine:
         self.bundle = bundle
         self.cache_key = object()  # identifies this model in cached prompt passes, without keeping it alive
         cfg = bundle.model_config
-        self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
-        self.head_dim = int(cfg["d_model"]) // self.n_heads
+        self.n_layers = int(cfg["n_layers"])
+        self.n_heads, self.head_dim = check_model_config(cfg, f"{bundle.path}/manifest.json")
         self.max_seq_len = int(cfg["max_seq_len"])
         self.tokenizer = bundle_tokenizer(bundle)
         self.special = {name: int(i) for name, i in bundle.special_tokens.items()}
@@ -124,6 +131,7 @@ class Engine:
         if len(self.input_names) != 1 + 2 * self.n_layers:
             raise BundleCorrupt(f"{bundle.path}/model.onnx has {len(self.input_names)} inputs; expected "
                                 f"input_ids + {2 * self.n_layers} cache tensors")
+        check_cache_shapes(self.session, self.n_heads, self.head_dim, f"{bundle.path}/model.onnx")
 
     @classmethod
     def load(cls, path: Path | str | None = None, threads: int = 0) -> "Engine":

@@ -33,6 +33,29 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
+def check_model_config(cfg: dict, where: str) -> tuple[int, int]:
+    """(n_heads, head_dim) of a manifest's model_config; BundleCorrupt when d_model does not split into heads."""
+    n_heads, d_model = int(cfg["n_heads"]), int(cfg["d_model"])
+    if d_model % n_heads:
+        raise BundleCorrupt(f"{where}: model_config d_model {d_model} is not a multiple of n_heads {n_heads}; "
+                            "the manifest does not describe this model: re-export the bundle")
+    return n_heads, d_model // n_heads
+
+
+def check_cache_shapes(session: ort.InferenceSession, n_heads: int, head_dim: int, where: str) -> None:
+    """Every cache input (past_*, cross_*) of the graph is (batch, n_heads, length, head_dim) as the manifest
+    says; otherwise every request would fail at its first step, so the bundle is refused at load."""
+    for tensor in session.get_inputs():
+        if not tensor.name.startswith(("past_", "cross_")):
+            continue
+        shape = list(tensor.shape)
+        heads, dim = (shape[1], shape[3]) if len(shape) == 4 else (None, None)
+        if len(shape) != 4 or (isinstance(heads, int) and heads != n_heads) or (isinstance(dim, int) and dim != head_dim):
+            raise BundleCorrupt(f"{where}: input {tensor.name} has shape {shape}, but the manifest's model_config "
+                                f"says {n_heads} heads of {head_dim}; the manifest does not describe this graph: "
+                                "re-export the bundle")
+
+
 def bundle_tokenizer(bundle: Bundle) -> Tokenizer:
     """The bundle's verified tokenizer; text containing "<eos>" stays text (special ids are only added by us)."""
     try:

@@ -126,3 +126,24 @@ def test_the_audit_hook_does_record_a_socket(tmp_path):
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_the_bundle_never_blocks_requests_or_exit(tmp_path):
+    """tokenizer.json as a FIFO once blocked loading forever, every model request with it, and `exit` too."""
+    from bundle_fixtures import copy_bundle
+
+    from .rawrpc import RawServer
+    folder = copy_bundle(tmp_path / "fifo")
+    (folder / "tokenizer.json").unlink()
+    os.mkfifo(folder / "tokenizer.json")
+    server = RawServer("--bundle", str(folder))
+    try:
+        server.initialize()
+        server.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///w/a.py", "languageId": "python",
+                                                                "version": 1, "text": "def area(r):\n    pass\n"}})
+        hover = server.call("hover", "textDocument/hover", {"textDocument": {"uri": "file:///w/a.py"},
+                                                            "position": {"line": 0, "character": 5}}, timeout=15)
+        assert hover["result"] is not None  # the summary from the name: no model, the feature still answers
+    finally:
+        assert server.close(timeout=10) == 0
