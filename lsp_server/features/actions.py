@@ -9,7 +9,7 @@ from .assist_requests import (
     body_title,
     docstring_for,
     docstring_title,
-    workspace_edit,
+    edit_for,
 )
 
 KIND = types.CodeActionKind.RefactorRewrite
@@ -28,12 +28,12 @@ async def code_action(ls: QuillServer, params: types.CodeActionParams):
     if (found := await docstring_for(ls, uri, position, "action")) is not None:
         suggestion, snapshot = found
         actions.append(types.CodeAction(docstring_title(suggestion), kind=KIND,
-                                        edit=workspace_edit(snapshot, suggestion.edit, ls.encoding)))
+                                        edit=edit_for(ls, snapshot, suggestion.edit)))
     # Offered only once generated and checked to parse, so a listed action always has a working edit.
     if (found := await body_for(ls, uri, position, "action")) is not None:
         suggestion, snapshot = found
         actions.append(types.CodeAction(body_title(suggestion), kind=KIND,
-                                        edit=workspace_edit(snapshot, suggestion.edit, ls.encoding)))
+                                        edit=edit_for(ls, snapshot, suggestion.edit)))
     return actions or None
 
 

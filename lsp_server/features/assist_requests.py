@@ -70,9 +70,25 @@ def text_edit(snapshot: Document, edit: Edit, encoding) -> types.TextEdit:
                                       snapshot.position_at(edit.end, encoding)), edit.new_text)
 
 
-def workspace_edit(snapshot: Document, edit: Edit, encoding) -> types.WorkspaceEdit:
-    """A WorkspaceEdit changing one document."""
-    return types.WorkspaceEdit(changes={snapshot.uri: [text_edit(snapshot, edit, encoding)]})
+def versioned_edits(ls: QuillServer) -> bool:
+    """True when the client takes `documentChanges` (workspace.workspaceEdit.documentChanges)."""
+    workspace = getattr(getattr(ls, "client_capabilities", None), "workspace", None)
+    return bool(getattr(getattr(workspace, "workspace_edit", None), "document_changes", False))
+
+
+def workspace_edit(snapshot: Document, edit: Edit, encoding, versioned: bool = False) -> types.WorkspaceEdit:
+    """A WorkspaceEdit changing one document. `versioned` (the client takes documentChanges): the edit names
+    the document version it was computed for, so a client refuses it once the user has typed on."""
+    change = text_edit(snapshot, edit, encoding)
+    if versioned:
+        document = types.OptionalVersionedTextDocumentIdentifier(uri=snapshot.uri, version=snapshot.version)
+        return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=document, edits=[change])])
+    return types.WorkspaceEdit(changes={snapshot.uri: [change]})
+
+
+def edit_for(ls: QuillServer, snapshot: Document, edit: Edit) -> types.WorkspaceEdit:
+    """workspace_edit in the form and position encoding the client negotiated."""
+    return workspace_edit(snapshot, edit, ls.encoding, versioned_edits(ls))
 
 
 def docstring_title(suggestion: DocstringSuggestion) -> str:

@@ -12,12 +12,15 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ..server.language_server import QuillServer
+from ..syntax.documents import Document
+from ..syntax.edits import Edit
 from .assist_requests import (
     body_for,
     body_title,
     docstring_for,
     docstring_title,
-    workspace_edit,
+    edit_for,
+    versioned_edits,
 )
 
 GENERATE_DOCSTRING, GENERATE_BODY = "quill.generateDocstring", "quill.generateBody"
@@ -51,8 +54,14 @@ def parse_arguments(args: tuple[Any, ...]) -> tuple[str, types.Position]:
     return uri, types.Position(line, character)
 
 
-async def _apply(ls: QuillServer, edit: types.WorkspaceEdit, label: str) -> dict:
-    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+async def _apply(ls: QuillServer, snapshot: Document, edit: Edit, label: str) -> dict:
+    """workspace/applyEdit; an unversioned edit (the client takes no documentChanges) is refused when the
+    document changed after it was computed: it would land on the wrong lines."""
+    current = ls.store.get(snapshot.uri)
+    if not versioned_edits(ls) and (current is None or current.version != snapshot.version):
+        return {"applied": False, "reason": "the document changed while the edit was computed; ask again"}
+    params = types.ApplyWorkspaceEditParams(edit=edit_for(ls, snapshot, edit), label=label)
+    result = await ls.workspace_apply_edit_async(params)
     if result.applied:
         return {"applied": True}
     return {"applied": False, "reason": result.failure_reason or "the client did not apply the edit"}
@@ -72,7 +81,7 @@ async def generate_docstring(ls: QuillServer, *args):
     if found is None:
         return {"applied": False, "reason": "no function, method or class name at this position"}
     suggestion, snapshot = found
-    return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), docstring_title(suggestion))
+    return await _apply(ls, snapshot, suggestion.edit, docstring_title(suggestion))
 
 
 async def generate_body(ls: QuillServer, *args):
@@ -85,7 +94,7 @@ async def generate_body(ls: QuillServer, *args):
         return {"applied": False, "reason": "no empty function or comment line here, or no code that parses "
                                             "was generated"}
     suggestion, snapshot = found
-    return await _apply(ls, workspace_edit(snapshot, suggestion.edit, ls.encoding), body_title(suggestion))
+    return await _apply(ls, snapshot, suggestion.edit, body_title(suggestion))
 
 
 def register(server: QuillServer) -> None:

@@ -85,9 +85,10 @@ class RawServer:
         self.request(msg_id, method, params)
         return self.wait_reply(msg_id, timeout)
 
-    def initialize(self, msg_id: Any = "init", process_id: int | None = None, options: Any = None) -> dict:
-        reply = self.call(msg_id, "initialize", {"processId": process_id, "rootUri": None, "capabilities": {},
-                                                 "initializationOptions": options})
+    def initialize(self, msg_id: Any = "init", process_id: int | None = None, options: Any = None,
+                   capabilities: dict | None = None) -> dict:
+        reply = self.call(msg_id, "initialize", {"processId": process_id, "rootUri": None,
+                                                 "capabilities": capabilities or {}, "initializationOptions": options})
         self.notify("initialized", {})
         return reply
 

@@ -173,3 +173,23 @@ async def test_docstring_enabled_false_turns_hover_and_actions_off(client: Langu
         settings={"quill": {"docstring": {"enabled": False}}}))
     assert await _hover(client, uri, position) is None
     assert not [a for a in await _actions(client, uri, position) if "docstring" in a.title]
+
+
+def test_apply_edit_names_the_document_version_for_a_client_that_takes_document_changes():
+    """Unversioned `changes` landed three lines off when the user typed before the client applied them."""
+    from .rawrpc import RawServer
+    server = RawServer()
+    uri = "file:///w/stale.py"
+    try:
+        server.initialize(capabilities={"workspace": {"applyEdit": True, "workspaceEdit": {"documentChanges": True}}})
+        server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 4,
+                                                                "text": SOURCE}})
+        reply = server.call("doc", "workspace/executeCommand", {
+            "command": "quill.generateDocstring", "arguments": [uri, {"line": 5, "character": 6}]}, timeout=60)
+        assert reply["result"] == {"applied": True}
+        (request,) = [m for m in server.messages if m.get("method") == "workspace/applyEdit"]
+        edit = request["params"]["edit"]
+        assert "changes" not in edit
+        assert edit["documentChanges"][0]["textDocument"] == {"uri": uri, "version": 4}
+    finally:
+        assert server.close() == 0

@@ -22,6 +22,7 @@ from lsp_server.features import (
     sync,
 )
 from lsp_server.server.language_server import QuillServer
+from lsp_server.syntax import edits
 
 URI = "file:///w/shop.py"
 SHOP = ("def total_price(items, tax):\n"
@@ -287,3 +288,34 @@ def test_document_text_returns_the_servers_text_version_and_tree_digest(ls):
     assert debug.document_text(ls, "file:///w/unknown.py") is None
     with pytest.raises(JsonRpcInvalidParams):
         debug.document_text(ls, URI, "extra")
+
+
+def declare_document_changes(ls: QuillServer) -> None:
+    """What initialize records for a client that declares workspace.workspaceEdit.documentChanges."""
+    ls.protocol.client_capabilities = types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(
+            workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True)))
+
+
+async def test_code_action_edits_carry_the_document_version_when_the_client_takes_document_changes(ls):
+    declare_document_changes(ls)
+    open_document(ls, version=7)
+    found = await actions.code_action(ls, types.CodeActionParams(
+        text_document=document(), range=span(at(SHOP, "total_price"), at(SHOP, "total_price")),
+        context=types.CodeActionContext(diagnostics=[])))
+    edit = found[0].edit
+    assert edit.changes is None and len(edit.document_changes) == 1
+    change = edit.document_changes[0]
+    assert (change.text_document.uri, change.text_document.version) == (URI, 7)
+    assert '"""' in change.edits[0].new_text
+
+
+async def test_an_unversioned_edit_for_an_older_version_is_refused_not_sent(ls):
+    open_document(ls)  # the client takes no documentChanges: its applyEdit could not check a version
+    snapshot = ls.store.get(URI).snapshot()
+    sync.did_change(ls, types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(range=span(at(SHOP, "def"), at(SHOP, "def")),
+                                                               text="# one\n# two\n")]))
+    result = await commands._apply(ls, snapshot, edits.Edit(0, 0, "x"), "Add docstring")
+    assert result == {"applied": False, "reason": "the document changed while the edit was computed; ask again"}
