@@ -1,6 +1,6 @@
 """LSP glue shared by hover, code actions and commands: run a pure core off the event loop, make edits.
 
-Cores (docstrings.suggest_docstring, codegen.suggest_body) run on a document snapshot in the inference
+Cores (assists.docstrings.suggest_docstring, assists.bodies.suggest_body) run on a document snapshot in the inference
 thread through QuillServer.run_inference: cancellable between tokens, superseded by a newer request of
 the same kind, and dropped when the text changed meanwhile.
 """

@@ -19,8 +19,8 @@ from .assist_requests import (
     body_title,
     docstring_for,
     docstring_title,
-    edit_for,
     versioned_edits,
+    workspace_edit,
 )
 
 GENERATE_DOCSTRING, GENERATE_BODY = "quill.generateDocstring", "quill.generateBody"
@@ -57,10 +57,11 @@ def parse_arguments(args: tuple[Any, ...]) -> tuple[str, types.Position]:
 async def _apply(ls: QuillServer, snapshot: Document, edit: Edit, label: str) -> dict:
     """workspace/applyEdit; an unversioned edit (the client takes no documentChanges) is refused when the
     document changed after it was computed: it would land on the wrong lines."""
-    current = ls.store.get(snapshot.uri)
-    if not versioned_edits(ls) and (current is None or current.version != snapshot.version):
+    current, versioned = ls.store.get(snapshot.uri), versioned_edits(ls)
+    if not versioned and (current is None or current.version != snapshot.version):
         return {"applied": False, "reason": "the document changed while the edit was computed; ask again"}
-    params = types.ApplyWorkspaceEditParams(edit=edit_for(ls, snapshot, edit), label=label)
+    edit = workspace_edit(snapshot, edit, ls.encoding, versioned)
+    params = types.ApplyWorkspaceEditParams(edit=edit, label=label)
     result = await ls.workspace_apply_edit_async(params)
     if result.applied:
         return {"applied": True}

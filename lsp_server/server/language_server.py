@@ -80,14 +80,9 @@ class QuillServer(LanguageServer):
         return lambda handler: register(self.guard.wrap(feature_name, handler))
 
     def command(self, command_name: str) -> Callable:
-        """pygls's decorator, with the command run inside lsp_server.server.failure_guard."""
+        """pygls's decorator, with the command run inside server.failure_guard."""
         register = super().command(command_name)
         return lambda handler: register(self.guard.wrap(command_name, handler))
-
-    def report_server_error(self, error: Exception, source) -> None:
-        """A body that is not JSON gets a Parse error reply instead of pygls's "Error in server" pop-up."""
-        if not self.protocol.reply_parse_error(error):
-            super().report_server_error(error, source)
 
     @property
     def encoding(self) -> PositionEncoding:
@@ -163,8 +158,7 @@ class QuillServer(LanguageServer):
         self.sessions.forget(uri)
 
     def close(self, uri: str) -> None:
-        """didClose: cancel the document's requests, drop its text, then everything kept for it."""
-        self.sessions.cancel(uri)
+        """didClose: drop the document's text, then cancel its requests and everything kept for it."""
         self.store.close(uri)  # first: a request finishing now sees the document closed and stores nothing
         self.sessions.forget(uri)
 

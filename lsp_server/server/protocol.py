@@ -36,7 +36,6 @@ from pygls.exceptions import (
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
     JsonRpcMethodNotFound,
-    JsonRpcParseError,
     JsonRpcRequestCancelled,
     JsonRpcServerNotInitialized,
 )
@@ -221,14 +220,6 @@ class ReliableProtocol(LanguageServerProtocol):
     def reply_error_code(self, msg_id: Any, code: int, message: str) -> None:
         """An error reply for a message the transport could not even parse (id null when it had none)."""
         self._send_data({"jsonrpc": self.VERSION, "id": _valid_id(msg_id), "error": {"code": code, "message": message}})
-
-    def reply_parse_error(self, error: Exception) -> bool:
-        """Answer a body that is not JSON with a Parse error (id null); False for any other error."""
-        if not isinstance(error, json.JSONDecodeError):
-            return False
-        log.warning("a message is not valid JSON: %s", error)
-        self._reply_error(None, JsonRpcParseError(message=f"not valid JSON: {error}"))
-        return True
 
     def _reply_error(self, msg_id: Any, error: JsonRpcException) -> None:
         if msg_id is None:  # lsprotocol would drop a null id, and JSON-RPC requires `"id": null`

@@ -10,8 +10,8 @@ same session. Here:
   one is read and discarded in chunks, never held, and logged); bytes before a `Content-Length` header (the
   tail of a frame whose length was too small) are skipped with a log line; a frame that cannot be read at
   all (no length, a header line that is not one) ends the session with a log line and exit status 2;
-- every message with an id gets exactly one reply: not UTF-8 -> -32700, nested deeper than MAX_JSON_DEPTH
-  -> -32600, a batch (a JSON array: LSP has none) -> -32600 for each member with an id;
+- every message with an id gets exactly one reply: not UTF-8 -> -32700, nested deeper than the JSON decoder
+  recurses -> -32600, a batch (a JSON array: LSP has none) -> -32600 for each member with an id;
 - TCP and Unix sockets serve one client: a second connection while one is active is refused and closed (it
   never sees the first client's traffic and cannot end its session); when the client leaves, the server ends.
 """
@@ -32,7 +32,7 @@ log = logging.getLogger("quill")
 
 DEFAULT_MAX_MESSAGE_MB = 64  # the largest document a client may send in one frame (50 MB files were seen)
 MAX_HEADER_LINE = 8192       # one header line; real ones are ~30 bytes
-MAX_JSON_DEPTH = 512         # LSP messages nest ~10 deep; Python's json recurses per level
+MAX_JSON_DEPTH = 512         # json_depth_and_id stops counting past this (it runs on unreadable bodies only)
 DISCARD_CHUNK = 1 << 20
 FRAME_ERROR_STATUS = 2       # exit status after a frame that cannot be read (the stream is lost)
 
@@ -243,15 +243,15 @@ def dispatch(protocol: MessageSink, body: bytes, on_error: Callable[[Exception],
         log.warning("a message is not UTF-8 (%s)", exc)
         protocol.reply_error_code(msg_id, -32700, f"the message is not valid UTF-8: {exc.reason} at byte {exc.start}")
         return
-    deepest, msg_id = json_depth_and_id(body)
-    if deepest > MAX_JSON_DEPTH:
-        log.warning("a message nests deeper than %d levels", MAX_JSON_DEPTH)
-        protocol.reply_error_code(msg_id, -32600, f"the message nests deeper than {MAX_JSON_DEPTH} levels")
-        return
+    # The id is looked for only when the body cannot be read: a scan in Python costs ~0.1 s per MB.
     try:
         message = json.loads(text, object_hook=protocol.structure_message)
     except json.JSONDecodeError as exc:
-        protocol.reply_error_code(msg_id, -32700, f"not valid JSON: {exc}")
+        protocol.reply_error_code(json_depth_and_id(body)[1], -32700, f"not valid JSON: {exc}")
+        return
+    except RecursionError:  # the C decoder's limit, ~1,000 levels; LSP messages nest ~10 deep
+        log.warning("a message nests too deeply to read")
+        protocol.reply_error_code(json_depth_and_id(body)[1], -32600, "the message nests too deeply to read")
         return
     except Exception as exc:  # pygls's structuring of a message it cannot type: the protocol reports it
         on_error(exc)
@@ -327,17 +327,7 @@ def start_io(server: Any, max_bytes: int) -> int:
     """Serve over stdin/stdout; the exit status."""
     server._stop_event = threading.Event()
     server.protocol.set_writer(_StdoutWriter(sys.stdout.buffer))
-    try:
-        return asyncio.run(run_session(server, ThreadReader(sys.stdin.buffer), max_bytes))
-    except SystemExit as exc:  # `exit` handled in a callback rather than in dispatch
-        return int(exc.code or 0)
-    except BrokenPipeError:
-        log.error("the client's end of the pipe is gone; stopping")
-        return 1
-    except KeyboardInterrupt:
-        return 1
-    finally:
-        server.shutdown()
+    return _run(server, run_session(server, ThreadReader(sys.stdin.buffer), max_bytes))
 
 
 def start_socket(server: Any, max_bytes: int, host: str | None = None, port: int | None = None,
@@ -358,15 +348,25 @@ def start_socket(server: Any, max_bytes: int, host: str | None = None, port: int
         return one.result if one.result is not None else 1
 
     try:
-        return asyncio.run(main())
-    except SystemExit as exc:
+        return _run(server, main())
+    finally:
+        if path is not None and path.is_socket():
+            path.unlink()
+
+
+def _run(server: Any, session: Awaitable[int]) -> int:
+    """Run a session to its end; its exit status (also when `exit` ended it from a callback)."""
+    try:
+        return asyncio.run(session)
+    except SystemExit as exc:  # `exit` handled in a callback rather than in dispatch
         return int(exc.code or 0)
+    except BrokenPipeError:
+        log.error("the client's end of the pipe is gone; stopping")
+        return 1
     except KeyboardInterrupt:
         return 1
     finally:
         server.shutdown()
-        if path is not None and path.is_socket():
-            path.unlink()
 
 
 async def _unix_listener(handler, path: Path) -> asyncio.AbstractServer:
