@@ -163,9 +163,14 @@ async def _start(cmd: list[str], root: Path, options) -> tuple[LanguageClient, f
 
 
 async def replay(name: str, cmd: list[str], method: str, path: Path, text: str, opening: Keystroke,
-                 keys: list[Keystroke], cadence_s: float, options=None, stats_method: str | None = None) -> Replay:
-    """Start the server, open the file, apply `opening`, then type `keys` at `cadence_s` per keystroke."""
-    client, started, incremental = await _start(cmd, path.parent, options)
+                 keys: list[Keystroke], cadence_s: float, options=None, stats_method: str | None = None,
+                 root: Path | None = None, settle_s: float = 0.0) -> Replay:
+    """Start the server, open the file, apply `opening`, then type `keys` at `cadence_s` per keystroke.
+
+    `root` is the workspace folder (default: the file's folder); `settle_s` waits after the first answer
+    (e.g. for a workspace index to finish) before typing starts.
+    """
+    client, started, incremental = await _start(cmd, root or path.parent, options)
     out = Replay(name, method, initialize_s=time.perf_counter() - started)
     uri, version = path.as_uri(), 1
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
@@ -183,6 +188,7 @@ async def replay(name: str, cmd: list[str], method: str, path: Path, text: str, 
         if i == 0:  # the first request waits for start-up (the model loading)
             await _settle(pending[1])
             out.first_answer_s = pending[0].done - started
+            await asyncio.sleep(settle_s)
             continue
         await asyncio.sleep(max(0.0, tick + cadence_s - time.perf_counter()))
     await _settle(pending[1])

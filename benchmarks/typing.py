@@ -1,6 +1,6 @@
 """Typing replay through the real server, beside jedi-language-server, in the same run.
 
-    python -m benchmarks.typing --file F [--function NAME] [--cadence-ms 80] [--max-keys N]
+    python -m benchmarks.typing --file F [--function NAME] [--cadence-ms 80] [--max-keys N] [--workspace DIR]
                                 [--out benchmarks/results] [--no-jedi]
 
 Opens F (a real Python file of at least 1,000 lines) in `quill serve`, deletes the body of a function
@@ -82,6 +82,43 @@ def plan(text: str, start: int, end: int, max_keys: int | None) -> tuple[str, Ke
         cursor = tuple(LineIndex(current).offset_to_position(offset, utf16))
         keys.append(Keystroke((offset - len(chunk),) * 2, pos, pos, chunk, cursor))
     return text, opening, keys
+
+
+def first_line(suggestion: str) -> str:
+    """What a user accepts first: the suggestion's first line (its second, when it starts a new line)."""
+    if suggestion.startswith("\n"):
+        return "\n" + suggestion[1:].split("\n")[0]
+    return suggestion.split("\n")[0]
+
+
+def quality(run: Replay, body: str, keys: list[Keystroke]) -> dict:
+    """Useful keystrokes: answered ones whose suggestion's first line is exactly what is typed next."""
+    typed = answered = shown = useful = 0
+    lengths = []
+    for request, key in zip(run.requests[1:], keys):
+        typed += len(key.text)
+        if request.outcome != "answered":
+            continue
+        answered += 1
+        first = first_line(request.first)
+        if not first.strip():
+            continue
+        shown += 1
+        if body[typed:].startswith(first):
+            useful += 1
+            lengths.append(len(first.strip()))
+    return {"keys": len(keys), "answered": answered, "shown_share": round(shown / max(answered, 1), 4),
+            "precision_shown": round(useful / max(shown, 1), 4), "useful_keystrokes": round(useful / max(answered, 1), 4),
+            "useful_chars_mean": round(sum(lengths) / max(len(lengths), 1), 2)}
+
+
+def quality_table(rows: dict[str, dict]) -> str:
+    lines = ["| run | answered | shown | precision of shown | useful keystrokes | mean useful length |",
+             "|---|---|---|---|---|---|"]
+    for name, q in rows.items():
+        lines.append(f"| {name} | {q['answered']}/{q['keys']} | {q['shown_share']:.1%} | {q['precision_shown']:.1%} | "
+                     f"{q['useful_keystrokes']:.1%} | {q['useful_chars_mean']:.1f} chars |")
+    return "\n".join(lines)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -167,23 +204,30 @@ def plot(quill: Replay, jedi: Replay | None, path: Path) -> None:
     plt.close(fig)
 
 
-async def run(args) -> tuple[Replay, Replay | None, int]:
+async def run(args) -> tuple[Replay, Replay | None, int, dict]:
     path = Path(args.file).resolve()
     text = path.read_text(encoding="utf-8")
     if text.count("\n") < MIN_LINES:
         raise SystemExit(f"{path} has {text.count(chr(10))} lines; the benchmark wants at least {MIN_LINES}")
     start, end = find_function(Document(path.as_uri(), text), args.function, args.min_chars, args.max_chars)
+    body = text[start:end]
     text, opening, keys = plan(text, start, end, args.max_keys)
+    root = Path(args.workspace).resolve() if args.workspace else path.parent
     bindir = Path(sys.executable).parent
     quill_cmd = [sys.executable, "-m", "lsp_server", "serve"] + (["--bundle", args.bundle] if args.bundle else []) \
         + (["--threads", str(args.threads)] if args.threads else [])
     quill = await replay("quill", quill_cmd, types.TEXT_DOCUMENT_INLINE_COMPLETION, path, text, opening, keys,
-                         args.cadence_ms / 1000, stats_method="quill/stats")
+                         args.cadence_ms / 1000, stats_method="quill/stats", root=root, settle_s=args.settle_s)
+    qualities = {"Quill, workspace index": quality(quill, body, keys)}
+    if not args.no_baseline:
+        alone = await replay("quill-no-index", quill_cmd, types.TEXT_DOCUMENT_INLINE_COMPLETION, path, text, opening,
+                             keys, args.cadence_ms / 1000, options={"project": {"index": False}}, root=root)
+        qualities["Quill, no index"] = quality(alone, body, keys)
     jedi = None
     if not args.no_jedi:
         jedi = await replay("jedi", [str(bindir / "jedi-language-server")], types.TEXT_DOCUMENT_COMPLETION, path,
                             text, opening, keys, args.cadence_ms / 1000)
-    return quill, jedi, len(keys)
+    return quill, jedi, len(keys), qualities
 
 
 def main(argv=None) -> int:
@@ -197,14 +241,18 @@ def main(argv=None) -> int:
     parser.add_argument("--bundle", default=None)
     parser.add_argument("--threads", type=int, default=0, help="quill serve --threads (default: the server's)")
     parser.add_argument("--no-jedi", action="store_true")
+    parser.add_argument("--workspace", default=None, help="workspace folder sent as rootUri (default: the file's)")
+    parser.add_argument("--settle-s", type=float, default=0.0, help="wait after the first answer before typing")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the second Quill run without the index")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args(argv)
-    quill, jedi, keys = asyncio.run(run(args))
-    table = report(quill, jedi, keys, args.cadence_ms)
+    quill, jedi, keys, qualities = asyncio.run(run(args))
+    table = report(quill, jedi, keys, args.cadence_ms) + "\n\n" + quality_table(qualities)
     print(table)
     out = Path(args.out)
     plot(quill, jedi, out / "typing_latency.png")
     record = {"file": str(Path(args.file).resolve()), "keys": keys, "cadence_ms": args.cadence_ms, "table": table,
+              "quality": qualities, "workspace": args.workspace,
               "runs": {r.name: {"initialize_s": r.initialize_s, "first_answer_s": r.first_answer_s, "rss_mb": r.rss_mb, "peak_rss_mb": r.peak_rss_mb,
                                 "latency_ms": [round(q.ms, 3) for q in r.requests if q.outcome == "answered"]}
                        for r in (quill, jedi) if r is not None}}

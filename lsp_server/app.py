@@ -20,11 +20,12 @@ from .features import (
     inline,
     lifecycle,
     sync,
+    workspace,
 )
 from .server import transport
 from .server.language_server import QuillServer
 
-FEATURES = (lifecycle, sync, inline, completion, hover, actions, commands)
+FEATURES = (lifecycle, sync, workspace, inline, completion, hover, actions, commands)
 
 
 def create_server(bundle_path: Path | None = None, threads: int = 0, test_hooks: bool = False) -> QuillServer:

@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .assists.options import BodyOptions
-from .inline.options import DEFAULT_CONFIDENCE_THRESHOLD, SuggestOptions
+from .inline.options import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    DEFAULT_CUT_LOGPROB,
+    DEFAULT_MIN_CONFIDENCE,
+    SuggestOptions,
+)
 from .inline.prompt import PromptBudget
+from .project.index import IndexLimits
+from .project.mixing import CONTEXT, MixRule
 
 
 @dataclass
@@ -30,6 +37,8 @@ class InlineConfig:
     multiline: bool = True  # off: one line, even where a block could follow
     alternatives: int = 1  # inline items per request, best first
     confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD  # minimum mean token log-probability
+    cut_logprob: float = DEFAULT_CUT_LOGPROB  # a suggestion ends before a token less likely than this
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE  # withhold below this calibrated chance of being right
     debounce_ms: int = 0  # wait this long for a newer edit before running the model
     cross_file_context: bool = True  # imports and signatures of other open documents in the prompt
 
@@ -37,13 +46,14 @@ class InlineConfig:
         """Inclusive (min, max) of the numeric settings."""
         return {"max_new_tokens": (1, 256), "max_lines": (1, 50), "prefix_tokens": (16, 1536),
                 "suffix_tokens": (0, 512), "timeout_ms": (10, 10_000), "alternatives": (1, 5),
-                "confidence_threshold": (-20.0, 0.0), "debounce_ms": (0, 2000)}
+                "confidence_threshold": (-20.0, 0.0), "cut_logprob": (-50.0, 0.0), "min_confidence": (0.0, 1.0), "debounce_ms": (0, 2000)}
 
     def suggest_options(self) -> SuggestOptions:
         """The pipeline options these settings stand for."""
         return SuggestOptions(self.max_new_tokens, self.max_lines,
                               PromptBudget(self.prefix_tokens, self.suffix_tokens), self.timeout_ms,
-                              self.multiline, self.alternatives, self.confidence_threshold)
+                              self.multiline, self.alternatives, self.confidence_threshold,
+                              cut_logprob=self.cut_logprob, min_confidence=self.min_confidence)
 
 
 @dataclass
@@ -90,6 +100,32 @@ class CodegenConfig:
 
 
 @dataclass
+class ProjectConfig:
+    index: bool = True  # read the workspace folders' Python files into the project index (in the background)
+    cache: bool = True  # mix the index's n-gram counts into every decoding step
+    weight: float = 0.5  # the cache's share at a long, often-seen context (BENCHMARKS.md "Project context")
+    max_files: int = 5000
+    max_file_kb: int = 1000
+    max_tokens: int = 1_500_000  # about 115 MB of index (76 bytes a token)
+
+    def limits(self) -> dict[str, tuple[float, float]]:
+        return {"weight": (0.0, 1.0), "max_files": (0, 100_000), "max_file_kb": (1, 100_000),
+                "max_tokens": (0, 20_000_000)}
+
+    def mix_rule(self) -> MixRule | None:
+        """The decoding mix these settings stand for; None when the cache is off."""
+        return MixRule(kind=CONTEXT, weight=self.weight) if self.cache and self.weight > 0 else None
+
+    def walk_limits(self):
+        """The workspace walk's caps (lsp_server.project.walk.WalkLimits)."""
+        from .project.walk import WalkLimits
+        return WalkLimits(max_file_bytes=self.max_file_kb * 1000, max_files=self.max_files)
+
+    def index_limits(self) -> IndexLimits:
+        return IndexLimits(max_tokens=self.max_tokens)
+
+
+@dataclass
 class ModelSettings:
     bundle_path: str | None = None  # user-level only; None: the shipped model
     threads: int = 0  # onnxruntime threads (at most the machine's cores); 0: min(2, cores); user-level only
@@ -104,6 +140,7 @@ class QuillConfig:
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     docstring: DocstringConfig = field(default_factory=DocstringConfig)
     codegen: CodegenConfig = field(default_factory=CodegenConfig)
+    project: ProjectConfig = field(default_factory=ProjectConfig)
     model: ModelSettings = field(default_factory=ModelSettings)
 
 

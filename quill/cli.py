@@ -307,6 +307,9 @@ def _add_eval(sub) -> None:
     p.add_argument("--settings", default=None, metavar="JSON",
                    help='server settings to measure, as the editor sends them, e.g. \'{"inline": {"prefix_tokens": 512}}\'')
     p.add_argument("--codegen-samples", type=int, default=150, help="function bodies generated (default 150)")
+    p.add_argument("--project-context", choices=("on", "off"), default="on",
+                   help="on (default): each top-level folder of DIR is a project whose other files steer decoding, "
+                        "as the server's workspace index would; the JSON also has *_no_project numbers")
     p.add_argument("--json", default=None, metavar="OUT", help="also write every number and the config to OUT")
     p.set_defaults(func=cmd_eval)
 
@@ -341,7 +344,8 @@ def cmd_eval(args) -> int:
     settings = _eval_settings(args.settings)
     options = EvalOptions(Path(args.corpus), Path(args.bundle) if args.bundle else None, args.max_files, args.seed,
                           args.docstring_model, TokenOptions(max_tokens=args.max_tokens),
-                          args.line_samples, args.docstring_samples, args.codegen_samples, settings=settings)
+                          args.line_samples, args.docstring_samples, args.codegen_samples, settings=settings,
+                          project_context=args.project_context == "on")
     try:
         result = run_eval(options)
     except QuillError as exc:  # EvalOverlap, EvalError, BundleCorrupt, ModelUnavailable

@@ -1,7 +1,8 @@
 """Completion items: buffer names (lsp_server.syntax.identifiers) ranked, and extended, by the model.
 
-Pipeline: word_at -> collect_names -> one prompt pass ending before the partial word -> score the top
-candidates' tokens in one batch (log P(name) + log P(the name ends there)) and complete the model's
+Pipeline: word_at -> collect_names, plus the names other workspace modules offer there (project_names:
+lsp_server.project.symbols) -> one prompt pass ending before the partial word -> score the top candidates'
+tokens in one batch (log P(name) + log P(the name ends there)) and complete the model's
 most likely next tokens to whole names -> merge, rank, cap.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import keyword
 import weakref
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -22,6 +24,7 @@ MAX_NAME_TOKENS = 6  # a proposal that has not ended after this many tokens is d
 _SCAN = 256          # most likely tokens examined per step when looking for one that fits
 TAIL_CHARS = 200     # of the prompt's last line: enough to see how a name merges with the text before it
 _masks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+ProjectNames = Callable[[WordAt], list[Name]]  # names other workspace files offer at a word (ProjectSymbols)
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,23 @@ def merge(word: WordAt, names: list[Name], scores: dict[str, float], proposed: d
     return sorted(ranked.values(), key=lambda r: (r.group, r.score is None, -(r.score or 0.0), r.distance, r.text))
 
 
+def with_project(names: list[Name], project: list[Name]) -> list[Name]:
+    """Buffer names plus the project names the buffer lacks (the buffer's entry wins), best prior first."""
+    known = {n.text for n in names}
+    extra = [n for n in project if n.text not in known]
+    return sorted(names + extra, key=lambda n: (n.group, n.distance, n.text)) if extra else names
+
+
 def complete_names(doc: Document, offset: int, engine: Engine | None, options: NameOptions = NameOptions(),
-                   cancel: CancelToken | None = None, context: str = "") -> NameCompletion | None:
+                   cancel: CancelToken | None = None, context: str = "",
+                   project_names: ProjectNames | None = None) -> NameCompletion | None:
     """Completion names at offset, ranked; None when offset is not an identifier/attribute position."""
     word = word_at(doc, offset)
     if word is None:
         return None
     names = collect_names(doc, word)
+    if project_names is not None:
+        names = with_project(names, project_names(word))
     scores: dict[str, float] = {}
     proposed: dict[str, float] = {}
     use_model = engine is not None and options.model_ranking

@@ -6,6 +6,7 @@ without ghost text.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from lsprotocol import types
 
@@ -13,6 +14,7 @@ from ..assists.name_ranking import NameCompletion, NameOptions, complete_names
 from ..config import QuillConfig
 from ..inline.context import OutlineCache, cross_file_context
 from ..inline.prompt import PromptBudget
+from ..project.symbols import ProjectSymbols
 from ..runtime.cancel import CancelToken
 from ..runtime.engine import Engine
 from ..server.language_server import QuillServer
@@ -36,10 +38,12 @@ def name_options(config: QuillConfig) -> NameOptions:
 
 
 def names_with_context(outlines: OutlineCache, others: list[tuple[str, Document]], doc: Document, offset: int,
-                       engine: Engine | None, options: NameOptions, cancel: CancelToken) -> NameCompletion | None:
-    """Worker side: cross-file context, then lsp_server.rank.complete_names."""
+                       engine: Engine | None, options: NameOptions, symbols: ProjectSymbols | None, key: str | None,
+                       cancel: CancelToken) -> NameCompletion | None:
+    """Worker side: cross-file context and project names (the document's index key), then complete_names."""
     context = cross_file_context(others, outlines.get) if engine is not None else ""
-    return complete_names(doc, offset, engine, options, cancel, context)
+    project = functools.partial(symbols.names_at, doc, key=key) if symbols is not None else None
+    return complete_names(doc, offset, engine, options, cancel, context, project)
 
 
 def to_completion_list(result: NameCompletion, doc: Document, encoding) -> types.CompletionList:
@@ -62,7 +66,7 @@ async def _names(ls: QuillServer, doc: Document, offset: int) -> types.Completio
     engine = await ls.wait_engine() if options.model_ranking else None
     others = ls.context_documents(doc.uri) if engine is not None and ls.config.inline.cross_file_context else []
     result = await ls.run_inference(doc, "completion", names_with_context, ls.outlines, others, doc, offset,
-                                    engine, options)
+                                    engine, options, ls.project.symbols, ls.project.key_of(doc.uri))
     if result is None:  # cancelled or out of date: the client must ask again
         return types.CompletionList(is_incomplete=True, items=[])
     return to_completion_list(result, doc, ls.encoding)

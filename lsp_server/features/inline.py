@@ -13,6 +13,7 @@ from ..inline.options import SuggestOptions
 from ..inline.pipeline import suggest_all
 from ..inline.postprocess import Suggestion
 from ..inline.typing_state import DocumentReuse
+from ..project.mixing import ProjectContext
 from ..runtime.cancel import CancelToken
 from ..runtime.engine import Engine
 from ..server.language_server import QuillServer
@@ -23,10 +24,10 @@ STATS = "quill/stats"
 
 def suggest_with_context(outlines: OutlineCache, others: list[tuple[str, Document]], doc: Document, offset: int,
                          engine: Engine, options: SuggestOptions, reuse: DocumentReuse | None,
-                         cancel: CancelToken) -> list[Suggestion]:
+                         project: ProjectContext | None, cancel: CancelToken) -> list[Suggestion]:
     """Worker side: cross-file context from the other documents' outlines, then the whole pipeline."""
     context = cross_file_context(others, outlines.get)
-    return suggest_all(doc, offset, engine, options, cancel, context, reuse)
+    return suggest_all(doc, offset, engine, options, cancel, context, reuse, project)
 
 
 async def run_suggest_all(ls: QuillServer, uri: str, position: types.Position, kind: str = "inline",
@@ -44,7 +45,7 @@ async def run_suggest_all(ls: QuillServer, uri: str, position: types.Position, k
     others = ls.context_documents(uri) if cfg.cross_file_context else []
     found = await ls.run_inference(snapshot, kind, suggest_with_context, ls.outlines, others, snapshot, offset,
                                    engine, options or cfg.suggest_options(), ls.reuse.get(uri),
-                                   debounce_ms=cfg.debounce_ms)
+                                   ls.project_context(), debounce_ms=cfg.debounce_ms)
     return (found, snapshot) if found else None
 
 

@@ -5,6 +5,7 @@ from lsprotocol import types
 
 from ..server.language_server import QuillServer
 from ..server.parent import exit_now, watch_parent
+from . import workspace
 
 
 def on_initialize(ls: QuillServer, params: types.InitializeParams) -> None:
@@ -16,6 +17,7 @@ def on_initialize(ls: QuillServer, params: types.InitializeParams) -> None:
 def on_initialized(ls: QuillServer, params: types.InitializedParams) -> None:
     """Only now may the server ask for work-done progress (window/workDoneProgress/create)."""
     ls.start_loading_engine()
+    workspace.on_initialized(ls)
 
 
 def on_configuration(ls: QuillServer, params: types.DidChangeConfigurationParams) -> None:

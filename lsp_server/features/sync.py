@@ -16,6 +16,7 @@ def did_open(ls: QuillServer, params: types.DidOpenTextDocumentParams) -> None:
     doc = params.text_document
     ls.store.open(doc.uri, doc.text, doc.version, doc.language_id or "python")
     ls.touch(doc.uri)
+    ls.project.document_changed(doc.uri, doc.text)
 
 
 def did_change(ls: QuillServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -25,6 +26,7 @@ def did_change(ls: QuillServer, params: types.DidChangeTextDocumentParams) -> No
     try:
         ls.store.apply_changes(uri, params.content_changes, params.text_document.version, ls.encoding)
         ls.touch(uri)
+        ls.project.document_changed(uri, ls.store.get(uri).text)
     except QuillError as exc:
         log.warning("didChange for %s ignored: %s", uri, exc)
 
@@ -32,6 +34,7 @@ def did_change(ls: QuillServer, params: types.DidChangeTextDocumentParams) -> No
 def did_close(ls: QuillServer, params: types.DidCloseTextDocumentParams) -> None:
     """Nothing of a closed document is kept."""
     ls.close(params.text_document.uri)
+    ls.project.document_closed(params.text_document.uri)
 
 
 def register(server: QuillServer) -> None:

@@ -51,6 +51,21 @@ def healed_stop(heal: str, stop: StopFn) -> StopFn:
     return healed
 
 
+def cut_at_doubt(gen: Generation, min_logprob: float, heal: str, decode) -> Generation:
+    """The generation up to its first token (after the healed text) the decoder gave less than min_logprob:
+    a suggestion that stops after `self.items` is worth more than a wrong `self.items[name]`."""
+    seen = ""
+    for k, (token, logprob) in enumerate(zip(gen.token_ids, gen.logprobs)):
+        if len(seen) >= len(heal) and logprob < min_logprob:
+            text = decode(gen.token_ids[:k])
+            if len(text) < len(gen.text):
+                return replace(gen, text=gen.text[:len(text)], token_ids=gen.token_ids[:k],
+                               logprobs=gen.logprobs[:k], stop_reason="doubt")
+            return gen
+        seen = decode(gen.token_ids[:k + 1]) if len(seen) < len(heal) else seen
+    return gen
+
+
 def unheal(heal: str, gen: Generation) -> Generation:
     """The generation without the healed spaces (empty when it did not reproduce them)."""
     if not heal:

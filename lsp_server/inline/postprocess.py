@@ -12,6 +12,7 @@ from ..runtime.engine import Generation, StopFn
 from ..syntax.documents import Document
 from ..syntax.edits import damage
 from ..syntax.limits import statement_window
+from .confidence import calibrated_confidence
 from .cursor import BLOCK, LINE, CursorContext
 
 
@@ -26,6 +27,11 @@ class Suggestion:
     def mean_logprob(self) -> float:
         """The model's confidence: mean log-probability of the generated tokens."""
         return self.generation.mean_logprob
+
+    @property
+    def confidence(self) -> float:
+        """Calibrated probability that the first line is exactly right (lsp_server.inline.confidence)."""
+        return calibrated_confidence(self.generation)
 
 
 def _bracket_net(text: str) -> int:
@@ -143,13 +149,16 @@ def rank(suggestions: list[Suggestion], n: int, threshold: float) -> list[Sugges
 
 
 def finish_best(doc: Document, ctx: CursorContext, gens: list[Generation], stop: StopFn, n: int,
-                threshold: float, special_names=()) -> list[Suggestion]:
+                threshold: float, special_names=(), min_confidence: float = 0.0) -> list[Suggestion]:
     """Stages 4 and 5 together: finish generations best first until n distinct suggestions are found.
 
     The ranking key (mean log-probability) is known before post-processing, so the syntax cut, the
     costly part, runs only for generations that can still make the list: rank() of all, for less.
+    A generation whose calibrated confidence is under min_confidence is withheld.
     """
-    ordered = sorted((g for g in gens if g.mean_logprob >= threshold), key=lambda g: g.mean_logprob, reverse=True)
+    ordered = sorted((g for g in gens if g.mean_logprob >= threshold
+                      and (min_confidence <= 0 or calibrated_confidence(g) >= min_confidence)),
+                     key=lambda g: g.mean_logprob, reverse=True)
     found: list[Suggestion] = []
     for gen in ordered:
         text = finish(doc, ctx, gen, stop, special_names)

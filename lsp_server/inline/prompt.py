@@ -33,6 +33,8 @@ class Prompt:
     prefix_text: str  # the part of the prefix that made it into the prompt
     context_tokens: int = 0  # tokens of cross-file context placed before the prefix
     prefix_start: int = 0  # offset in the prefix where prefix_text starts (pass back as prefix_start)
+    prefix_ids: tuple[int, ...] = ()  # the prefix's tokens (the text the middle continues)
+    suffix_ids: tuple[int, ...] = ()
 
 
 def _sticky_prefix(prefix: str, encode: Encode, budget: int, start: int | None) -> tuple[list[int], str] | None:
@@ -137,7 +139,7 @@ def build_fim_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str
     else:
         ids = [pre, *context_ids, *prefix_ids, suf, *suffix_ids, mid]
     return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text, len(context_ids),
-                  len(prefix) - len(prefix_text))
+                  len(prefix) - len(prefix_text), tuple(prefix_ids), tuple(suffix_ids))
 
 
 def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, int],
@@ -156,8 +158,9 @@ def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, in
                                 prefix_start=prefix_start)
     total = budget.prefix_tokens + budget.suffix_tokens
     context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
-    ids, text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
-    ids = context_ids + ids
+    prefix_ids, text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
+    ids = context_ids + prefix_ids
     if not ids:
         ids = [special["<eos>"]]  # an empty document: start as after a file boundary
-    return Prompt(ids, len(ids) - len(context_ids), 0, text, len(context_ids), len(prefix) - len(text))
+    return Prompt(ids, len(ids) - len(context_ids), 0, text, len(context_ids), len(prefix) - len(text),
+                  tuple(prefix_ids))

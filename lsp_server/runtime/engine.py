@@ -24,6 +24,9 @@ from .ort_session import (
 )
 
 StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to stop at, or None to go on
+# A decoding bias: (a row's generated token ids so far, its (V,) log-probabilities) -> the log-probabilities
+# to decode from instead (lsp_server.project.mixing.Mixer mixes in the project's n-gram counts).
+Bias = Callable[[list[int], np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -107,7 +110,8 @@ class LanguageModel(Protocol):
     def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
                               stop: StopFn | None = None, deadline: float | None = None,
                               cancel: CancelToken | None = None,
-                              cache: PromptCache | None = None, skip: int = 0, heal: str = "") -> list[Generation]: ...
+                              cache: PromptCache | None = None, skip: int = 0, heal: str = "",
+                              bias: Bias | None = None) -> list[Generation]: ...
 
 
 class Engine:
@@ -210,12 +214,14 @@ class Engine:
     def generate_alternatives(self, prompt_ids: list[int], n: int, max_new_tokens: int = 24,
                               stop: StopFn | None = None, deadline: float | None = None,
                               cancel: CancelToken | None = None,
-                              cache: PromptCache | None = None, skip: int = 0, heal: str = "") -> list[Generation]:
+                              cache: PromptCache | None = None, skip: int = 0, heal: str = "",
+                              bias: Bias | None = None) -> list[Generation]:
         """Greedy continuations of the n most likely first tokens, sharing one prompt pass.
 
         The first is plain greedy decoding; all n branches decode together as one batch. With a
         `cache`, the prompt pass reuses the previous one's common prefix and replaces it. `skip`
         leaves out the `skip` most likely first tokens (branches a previous call already decoded).
+        With `bias`, every step decodes from bias(row's tokens so far, model log-probabilities).
         """
         prompt_ids, budget = self._clip(prompt_ids, max_new_tokens)
         cancel = cancel or CancelToken()
@@ -232,7 +238,7 @@ class Engine:
             pre = self.prefill(prompt_ids, cancel, budget, cache.last if cache is not None else None)
             if cache is not None:
                 cache.last = pre
-            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip, heal)
+            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip, heal, bias)
         except Cancelled:
             for gen in gens:
                 gen.stop_reason = "cancelled"
@@ -262,7 +268,7 @@ class Engine:
         return self.healing.mask(remaining)
 
     def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel,
-                     skip: int = 0, heal: str = "") -> None:
+                     skip: int = 0, heal: str = "", bias: Bias | None = None) -> None:
         """Decode every branch greedily from its own first token; finished rows leave the batch.
 
         With `heal` (text the user typed that the prompt leaves out, see lsp_server.inline.healing.heal_text), tokens are
@@ -270,7 +276,8 @@ class Engine:
         tokenizer would never split `import` as `impo` + `rt`.
         """
         t0 = time.perf_counter()
-        first_logprobs = self.healing.constrain(pre.logprobs, "", heal) if heal else pre.logprobs
+        first_logprobs = bias([], pre.logprobs) if bias is not None else pre.logprobs
+        first_logprobs = self.healing.constrain(first_logprobs, "", heal) if heal else first_logprobs
         first = np.argsort(-first_logprobs, kind="stable")[skip:skip + len(gens)]
         rows, next_ids = [], []  # rows: index into gens of each live batch row
         for i, (gen, token) in enumerate(zip(gens, first)):
@@ -290,7 +297,8 @@ class Engine:
             logprobs, past = self.extend(np.array(next_ids, dtype=np.int64)[:, None], past, cancel)
             keep, next_ids = [], []
             for r, i in enumerate(rows):
-                row = self.healing.constrain(logprobs[r], gens[i].text, heal) if heal else logprobs[r]
+                row = bias(gens[i].token_ids, logprobs[r]) if bias is not None else logprobs[r]
+                row = self.healing.constrain(row, gens[i].text, heal) if heal else row
                 token = int(row.argmax())
                 if self._accept(gens[i], token, float(row[token]), stop):
                     keep.append(r)

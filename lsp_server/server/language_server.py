@@ -16,6 +16,8 @@ from ..config import QuillConfig, parse_config
 from ..errors import QuillError
 from ..inline.context import OutlineCache, uri_label
 from ..inline.typing_state import ReuseStore
+from ..project.mixing import ProjectContext
+from ..project.workspace import WorkspaceIndex
 from ..runtime.docstring_model import DocstringModel
 from ..runtime.engine import Engine
 from ..syntax.documents import PYTHON_LANGUAGE_ID, Document, DocumentStore
@@ -73,6 +75,7 @@ class QuillServer(LanguageServer):
         self.sessions = DocumentSessions(is_open=self.store.__contains__)
         self.strict = strict_from_env()  # QUILL_STRICT=1 / --strict: internal errors raise instead of degrading
         self.guard = Guard(self)
+        self.project = WorkspaceIndex()  # the workspace folders' files, indexed after `initialized`
 
     def feature(self, feature_name: str, options: Any | None = None) -> Callable:
         """pygls's decorator, with the handler run inside server.failure_guard (failures degrade or, strict, raise)."""
@@ -161,6 +164,11 @@ class QuillServer(LanguageServer):
         """didClose: drop the document's text, then cancel its requests and everything kept for it."""
         self.store.close(uri)  # first: a request finishing now sees the document closed and stores nothing
         self.sessions.forget(uri)
+
+    def project_context(self) -> ProjectContext | None:
+        """What steers decoding besides the model: the workspace index (if any) and the mixing rule."""
+        rule = self.config.project.mix_rule()
+        return ProjectContext(self.project.index, rule) if rule is not None else None
 
     def per_document_state(self) -> dict[str, int]:
         """Sizes of the per-document tables (closing every document must empty them all)."""

@@ -30,7 +30,7 @@ def supports_progress(ls: LanguageServer) -> bool:
     return bool(getattr(window, "work_done_progress", False))
 
 
-async def _begin(ls: LanguageServer, title: str, message: str) -> str | None:
+async def begin_progress(ls: LanguageServer, title: str, message: str) -> str | None:
     """Create and begin a server-initiated progress; None when the client does not take one."""
     if not supports_progress(ls):
         return None
@@ -44,12 +44,12 @@ async def _begin(ls: LanguageServer, title: str, message: str) -> str | None:
     return token
 
 
-def _report(ls: LanguageServer, token: str | None, message: str, percentage: int) -> None:
+def report_progress(ls: LanguageServer, token: str | None, message: str, percentage: int) -> None:
     if token is not None:
         ls.work_done_progress.report(token, types.WorkDoneProgressReport(message=message, percentage=percentage))
 
 
-def _end(ls: LanguageServer, token: str | None, message: str) -> None:
+def end_progress(ls: LanguageServer, token: str | None, message: str) -> None:
     if token is not None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
@@ -65,20 +65,20 @@ async def load_engine(ls: LanguageServer, path: Path | None, threads: int) -> En
     A failed reload keeps the engine already loaded. The user sees one showMessage per failure.
     """
     where = str(path) if path is not None else "the shipped model"
-    token = await _begin(ls, "Quill: loading model", f"verifying {where}")
+    token = await begin_progress(ls, "Quill: loading model", f"verifying {where}")
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
         bundle: Bundle = await loop.run_in_executor(ls.inference, load_bundle, path)
         verified = time.perf_counter()
-        _report(ls, token, "starting onnxruntime", 50)
+        report_progress(ls, token, "starting onnxruntime", 50)
         engine = await loop.run_in_executor(ls.inference, Engine, bundle, threads)
         doc_model = None
         if bundle.docstring is not None:  # optional: summaries come from the code LM without it
-            _report(ls, token, "starting the docstring model", 75)
+            report_progress(ls, token, "starting the docstring model", 75)
             doc_model = await loop.run_in_executor(ls.inference, DocstringModel, bundle, threads, engine.tokenizer)
     except QuillError as exc:
-        _end(ls, token, "model unavailable")
+        end_progress(ls, token, "model unavailable")
         ls.engine_error = exc
         _log(ls, types.MessageType.Error, f"Quill: model unavailable: {exc}")
         ls.window_show_message(types.ShowMessageParams(
@@ -90,7 +90,7 @@ async def load_engine(ls: LanguageServer, path: Path | None, threads: int) -> En
     # Token healing's index (~10 ms) is built on the inference thread now, not in the first keystroke's
     # request; queued behind nothing, it is done before a typist's first completion arrives.
     loop.run_in_executor(ls.inference, getattr, engine, "healing")
-    _end(ls, token, f"{bundle.name} ready")
+    end_progress(ls, token, f"{bundle.name} ready")
     _log(ls, types.MessageType.Info,
          f"Quill: model {bundle.name} loaded from {where} in {(done - started) * 1000:.0f} ms "
          f"(verify {(verified - started) * 1000:.0f} ms, onnxruntime session {(done - verified) * 1000:.0f} ms, "

@@ -29,6 +29,7 @@ from quill.evaluation.docstrings import (
     load_models,
     resolve_docstring_model,
 )
+from quill.evaluation.projects import ProjectSetup
 from quill.evaluation.samples import (
     check_overlap,
     documented_functions,
@@ -49,9 +50,14 @@ from quill.evaluation.tasks import (
 # (metric key, label, its sample count key, its latency key) of the printed table, in order.
 ROWS = [
     ("token_accuracy", "next-token accuracy (top-1)", "n_tokens", "latency_ms_token_median"),
+    ("token_accuracy_no_project", "  without project context", None, None),
     ("token_top5", "next-token accuracy (top-5)", None, None),
     ("line_exact_match", "line completion exact match", "n_lines", "latency_ms_line_median"),
+    ("line_exact_match_no_project", "  without project context", None, "latency_ms_line_median_no_project"),
     ("line_edit_similarity", "line completion edit similarity", None, None),
+    ("line_edit_similarity_no_project", "  without project context", None, None),
+    ("line_precision_shown", "line precision of shown", None, None),
+    ("line_shown_share", "line suggestions shown (share)", None, None),
     ("docstring_bleu4", "docstring smoothed BLEU-4", "n_docstrings", "latency_ms_docstring_median"),
     ("docstring_bleu4_model_only", "docstring BLEU-4, model text only", None, None),
     ("docstring_model_share", "docstring share from the model", None, None),
@@ -75,6 +81,7 @@ class EvalOptions:
     lines_per_file: int = 5
     functions_per_file: int = 3
     settings: QuillConfig = field(default_factory=QuillConfig)  # the server settings to measure
+    project_context: bool = True  # each top-level folder is a project whose other files steer decoding
 
 
 def _warn(message: str) -> None:
@@ -96,9 +103,11 @@ def run_eval(options: EvalOptions) -> dict:
     which = resolve_docstring_model(options.docstring_model, bundle)
     models = load_models(bundle, engine, which)
     result: dict = {}
-    result.update(eval_tokens(engine, files, options.seed, options.tokens))
+    rule = options.settings.project.mix_rule()
+    project = ProjectSetup.build(root, engine, rule) if options.project_context and rule is not None else None
+    result.update(eval_tokens(engine, files, options.seed, options.tokens, project))
     cuts = sample_line_cuts(files, options.seed, options.lines_per_file, options.line_samples)
-    result.update(eval_lines(engine, cuts, line_options(options.settings.inline)))
+    result.update(eval_lines(engine, cuts, line_options(options.settings.inline), project))
     found = [documented_functions(f) for f in files]
     doc_samples = sample_functions(found, random.Random(f"{options.seed}:docstrings"), options.functions_per_file,
                                    options.docstring_samples)
@@ -110,7 +119,7 @@ def run_eval(options: EvalOptions) -> dict:
     result.update(n_files=len(files), n_files_skipped=selection.n_skipped)
     result["config"] = {
         "bundle": bundle.name, "bundle_path": str(bundle.path), "corpus": str(root), "max_files": options.max_files,
-        "seed": options.seed, "docstring_model": which, "overlap_checked": warning is None,
+        "seed": options.seed, "docstring_model": which, "project_context": project is not None, "overlap_checked": warning is None,
         "max_tokens": options.tokens.max_tokens, "window": options.tokens.window,
         "line_samples": options.line_samples, "docstring_samples": options.docstring_samples,
         "codegen_samples": options.codegen_samples, "skipped": selection.skipped,

@@ -25,7 +25,10 @@ from lsp_server.config import CodegenConfig, InlineConfig
 from lsp_server.errors import QuillError
 from lsp_server.inline.options import SuggestOptions
 from lsp_server.inline.pipeline import suggest
+from lsp_server.project.index import ProjectIndex
+from lsp_server.project.mixing import LocalText, MixRule, mix, nested_match
 from lsp_server.runtime.engine import Engine
+from lsp_server.runtime.ort_session import log_softmax
 from lsp_server.syntax.documents import Document, parse
 from lsp_server.syntax.limits import error_count
 from quill.evaluation.metrics import (
@@ -34,6 +37,7 @@ from quill.evaluation.metrics import (
     mean_or_none,
     median_ms,
 )
+from quill.evaluation.projects import ProjectSetup, project_of
 from quill.evaluation.samples import (
     FunctionSample,
     LineCut,
@@ -101,8 +105,33 @@ def token_windows(lengths: list[int], rng: random.Random, options: TokenOptions)
     return chosen
 
 
-def score_rows(engine: Engine, rows: list[list[int]], special: np.ndarray, step_ms: list[float]) -> tuple[int, int, int]:
-    """(top-1 hits, top-5 hits, scored) for token rows stepped together one position at a time.
+@dataclass
+class RowContext:
+    """Project context of one teacher-forced row: its file's own tokens and its project's index."""
+    seq: list[int]      # the whole file, <eos> first
+    start: int          # the row is seq[start:start + n + 1]
+    local: LocalText
+    index: ProjectIndex | None
+    exclude: str
+
+
+def _mixed(logprobs: np.ndarray, ctx: RowContext, t: int, rule: MixRule) -> np.ndarray:
+    """The row's distribution at step t mixed with its caches (only the file's text before the target)."""
+    pos = ctx.start + t  # seq index of the token fed at this step
+    ctx.local.before = pos + 2  # the local table's position of seq[pos + 1] (after its leading separator)
+    context = ctx.seq[max(0, pos + 1 - rule.max_order):pos + 1]
+    return mix(logprobs, nested_match(context, rule, ctx.local, ctx.index, ctx.exclude), rule)
+
+
+def _hits(logprobs: np.ndarray, targets: np.ndarray) -> tuple[int, int]:
+    target_lp = logprobs[np.arange(len(targets)), targets]
+    return (int((logprobs.argmax(axis=1) == targets).sum()),
+            int(((logprobs > target_lp[:, None]).sum(axis=1) < 5).sum()))
+
+
+def score_rows(engine: Engine, rows: list[list[int]], special: np.ndarray, step_ms: list[float],
+               contexts: list[RowContext] | None = None, rule: MixRule | None = None) -> dict[str, int]:
+    """top1/top5/scored (and top1_project/top5_project with contexts) for rows stepped together.
 
     The exported model returns the last position's logits only, so teacher forcing feeds one token per
     step through the KV cache. Targets that are special tokens are not scored; finished rows get <pad>.
@@ -110,7 +139,7 @@ def score_rows(engine: Engine, rows: list[list[int]], special: np.ndarray, step_
     pad = engine.special.get("<pad>", engine.eos_id)
     steps = max(len(r) - 1 for r in rows)
     past = engine.empty_past(len(rows))
-    top1 = top5 = scored = 0
+    counts = dict.fromkeys(("top1", "top5", "scored", "top1_project", "top5_project"), 0)
     for t in range(steps):
         live = [b for b, r in enumerate(rows) if t < len(r) - 1]
         ids = np.array([[r[t] if t < len(r) - 1 else pad] for r in rows], dtype=np.int64)
@@ -119,32 +148,53 @@ def score_rows(engine: Engine, rows: list[list[int]], special: np.ndarray, step_
         step_ms.append((time.perf_counter() - started) * 1000 / len(live))
         targets = np.array([rows[b][t + 1] for b in live])
         keep = ~np.isin(targets, special)
-        live_logits = logits[live][keep]
-        targets = targets[keep]
-        target_logit = live_logits[np.arange(len(targets)), targets]
-        top1 += int((live_logits.argmax(axis=1) == targets).sum())
-        top5 += int(((live_logits > target_logit[:, None]).sum(axis=1) < 5).sum())
-        scored += len(targets)
-    return top1, top5, scored
+        kept_rows = [b for b, k in zip(live, keep) if k]
+        logprobs = log_softmax(logits[kept_rows]) if kept_rows else np.zeros((0, logits.shape[1]))
+        hits1, hits5 = _hits(logprobs, targets[keep])
+        counts["top1"] += hits1
+        counts["top5"] += hits5
+        counts["scored"] += len(kept_rows)
+        if contexts is not None and kept_rows:
+            mixed = np.stack([_mixed(lp, contexts[b], t, rule) for lp, b in zip(logprobs, kept_rows)])
+            hits1, hits5 = _hits(mixed, targets[keep])
+            counts["top1_project"] += hits1
+            counts["top5_project"] += hits5
+    return counts
 
 
-def eval_tokens(engine: Engine, files: list[SourceFile], seed: int, options: TokenOptions = TokenOptions()) -> dict:
-    """token_accuracy and token_top5 over random windows of the files (each file starts after <eos>)."""
+def _ratio(hits: int, scored: int) -> float | None:
+    return round(hits / scored, 4) if scored else None
+
+
+def eval_tokens(engine: Engine, files: list[SourceFile], seed: int, options: TokenOptions = TokenOptions(),
+                project: ProjectSetup | None = None) -> dict:
+    """token_accuracy and token_top5 over random windows of the files (each file starts after <eos>); with
+    `project`, those with project context and token_accuracy_no_project / token_top5_no_project without."""
     seqs = [[engine.eos_id] + ids for ids in engine.encode_batch([f.text for f in files])]
     windows = token_windows([len(s) for s in seqs], random.Random(f"{seed}:tokens"), options)
     windows.sort(key=lambda w: -w[2])  # similar lengths share a batch: fewer <pad> steps
     special = np.array(sorted(engine.special.values()))
     progress = Progress("next-token accuracy (tokens)", sum(n for _, _, n in windows))
-    top1 = top5 = scored = 0
+    total = dict.fromkeys(("top1", "top5", "scored", "top1_project", "top5_project"), 0)
     step_ms: list[float] = []
     for k in range(0, len(windows), options.batch):
-        rows = [seqs[i][start:start + n + 1] for i, start, n in windows[k:k + options.batch]]
-        hits1, hits5, n = score_rows(engine, rows, special, step_ms)
-        top1, top5, scored = top1 + hits1, top5 + hits5, scored + n
+        chosen = windows[k:k + options.batch]
+        rows = [seqs[i][start:start + n + 1] for i, start, n in chosen]
+        contexts = None
+        if project is not None:
+            contexts = [RowContext(seqs[i], start, LocalText.of(seqs[i], project.rule.max_order),
+                                   project.index_for(files[i]), files[i].uri) for i, start, _ in chosen]
+        counts = score_rows(engine, rows, special, step_ms, contexts, project.rule if project else None)
+        total = {key: total[key] + counts[key] for key in total}
         progress.advance(sum(len(r) - 1 for r in rows))
-    return {"token_accuracy": round(top1 / scored, 4) if scored else None,
-            "token_top5": round(top5 / scored, 4) if scored else None,
-            "n_tokens": scored, "latency_ms_token_median": median_ms(step_ms)}
+    scored = total["scored"]
+    result = {"token_accuracy": _ratio(total["top1"], scored), "token_top5": _ratio(total["top5"], scored),
+              "n_tokens": scored, "latency_ms_token_median": median_ms(step_ms)}
+    if project is not None:
+        result.update(token_accuracy_no_project=result["token_accuracy"], token_top5_no_project=result["token_top5"],
+                      token_accuracy=_ratio(total["top1_project"], scored),
+                      token_top5=_ratio(total["top5_project"], scored))
+    return result
 
 
 # --- line completion ------------------------------------------------------------------------------------------
@@ -154,32 +204,63 @@ def line_options(config: InlineConfig | None = None) -> SuggestOptions:
     return dataclasses.replace((config or InlineConfig()).suggest_options(), timeout_ms=EVAL_TIMEOUT_MS)
 
 
-def complete_line(engine: Engine, source: SourceFile, cut: LineCut, options: SuggestOptions) -> str:
+def complete_line(engine: Engine, source: SourceFile, cut: LineCut, options: SuggestOptions,
+                  project: ProjectSetup | None = None) -> str:
     """What the server suggests for the rest of the cut line: the first line of its suggestion, '' if none."""
     doc = cut_document(source, cut)
+    context = project.context_for(source, source.text[:cut.offset], engine.encode) if project is not None else None
     try:
-        found = suggest(doc, cut.offset, engine, options)
+        found = suggest(doc, cut.offset, engine, options, project=context)
     except QuillError:  # InputTooComplex: the server answers nothing there either
         return ""
     return found.text.split("\n")[0] if found is not None else ""
 
 
-def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: SuggestOptions | None = None) -> dict:
-    """line_exact_match (share) and line_edit_similarity (0..100); a withheld suggestion counts as ''."""
-    options = options or line_options()
-    matches, similarities, ms = [], [], []
-    withheld = 0
-    progress = Progress("line completion (cuts)", len(cuts))
+def _line_pass(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: SuggestOptions,
+               project: ProjectSetup | None, stage: str) -> dict:
+    matches, similarities, ms, shown = [], [], [], []
+    progress = Progress(stage, len(cuts))
     for source, cut in cuts:
         started = time.perf_counter()
-        prediction = complete_line(engine, source, cut, options).strip()
+        prediction = complete_line(engine, source, cut, options, project).strip()
         ms.append((time.perf_counter() - started) * 1000)
-        withheld += not prediction
+        shown.append(bool(prediction))
         matches.append(float(exact_match(prediction, cut.target)))
         similarities.append(float(edit_similarity(prediction, cut.target.strip())))
         progress.advance()
+    shown_matches = [m for m, s in zip(matches, shown) if s]
     return {"line_exact_match": mean_or_none(matches), "line_edit_similarity": mean_or_none(similarities, digits=2),
-            "n_lines": len(cuts), "n_lines_withheld": withheld, "latency_ms_line_median": median_ms(ms)}
+            "line_precision_shown": mean_or_none(shown_matches), "line_shown_share": mean_or_none(shown),
+            "n_lines": len(cuts), "n_lines_withheld": shown.count(False), "latency_ms_line_median": median_ms(ms),
+            "per_project": _per_project(cuts, matches, similarities, shown)}
+
+
+def _per_project(cuts, matches, similarities, shown) -> dict:
+    out: dict[str, dict] = {}
+    for (source, _), m, sim, s in zip(cuts, matches, similarities, shown):
+        row = out.setdefault(project_of(source.rel), {"m": [], "sim": [], "shown": []})
+        row["m"].append(m), row["sim"].append(sim), row["shown"].append(s)
+    return {name: {"line_exact_match": mean_or_none(r["m"]), "line_edit_similarity": mean_or_none(r["sim"], digits=2),
+                   "line_shown_share": mean_or_none(r["shown"]), "n_lines": len(r["m"])} for name, r in out.items()}
+
+
+def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: SuggestOptions | None = None,
+               project: ProjectSetup | None = None) -> dict:
+    """line_exact_match (share), line_edit_similarity (0..100), the precision of shown suggestions and the
+    share shown (a withheld suggestion counts as ''); with `project`, the same without it as *_no_project."""
+    options = options or line_options()
+    result = _line_pass(engine, cuts, options, project, "line completion (cuts)")
+    if project is None:
+        return result
+    alone = _line_pass(engine, cuts, options, None, "line completion without project context (cuts)")
+    for key in ("line_exact_match", "line_edit_similarity", "line_precision_shown", "line_shown_share",
+                "latency_ms_line_median"):
+        result[f"{key}_no_project"] = alone[key]
+    for name, row in alone["per_project"].items():
+        for key, value in row.items():
+            if key != "n_lines":
+                result["per_project"][name][f"{key}_no_project"] = value
+    return result
 
 
 # --- body generation ------------------------------------------------------------------------------------------
