@@ -20,7 +20,13 @@ import numpy as np
 
 from lsp_server.config import InlineConfig
 from lsp_server.errors import QuillError
-from lsp_server.inline.confidence import confidence_features
+from lsp_server.inline.confidence import (
+    confidence_features,
+    confident_tokens,
+    probability,
+)
+from lsp_server.inline.cursor import cursor_context
+from lsp_server.inline.healing import heal_text
 from lsp_server.inline.pipeline import suggest
 from lsp_server.runtime.engine import Engine
 from quill.evaluation.projects import ProjectSetup
@@ -50,9 +56,12 @@ def collect(engine: Engine, root: Path, cut_logprob: float, max_files: int, samp
             found = None
         first = found.text.split("\n")[0].strip() if found is not None else ""
         target = cut.target.strip()
+        where = cursor_context(cut_document(source, cut), cut.offset)
+        heal = heal_text(where) if where is not None else ""
         records.append({"features": list(confidence_features(found.generation)) if found else None,
                         "first": first, "useful": bool(first) and target.startswith(first),
-                        "exact": bool(first) and first == target})
+                        "exact": bool(first) and first == target, "target": target,
+                        "generation": found.generation if found else None, "heal": heal})
         progress.advance()
     return records
 
@@ -61,17 +70,32 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 3000, lr: float = 0.
     return fit_standardized(x, lambda xs, w: xs.T @ (y - 1 / (1 + np.exp(-xs @ w))) / len(y), steps, lr)
 
 
-def curve(records: list[dict], coef: np.ndarray, thresholds) -> list[dict]:
+def gated_first_line(record: dict, threshold: float, coef, decode) -> str:
+    """The first line the server shows under the gate: the suggestion cut to its longest confident start
+    (lsp_server.inline.confidence.confident_tokens, with these coefficients), '' when withheld."""
+    gen, heal = record["generation"], record["heal"]
+    if gen is None or not record["first"]:
+        return ""
+    if threshold <= 0:
+        return record["first"]
+    with_coef = lambda features, coefficients=tuple(coef): probability(features, coefficients)  # noqa: E731
+    keep = confident_tokens(gen, threshold, decode, with_coef)
+    if keep >= len(gen.token_ids):
+        return record["first"]
+    text = decode(gen.token_ids[:keep])[len(heal):] if keep else ""
+    return text.split("\n")[0].strip()
+
+
+def curve(records: list[dict], coef: np.ndarray, thresholds, decode) -> list[dict]:
     rows = []
-    shown_all = [r for r in records if r["features"] is not None and r["first"]]
     for t in thresholds:
-        shown = [r for r in shown_all if 1 / (1 + np.exp(-np.dot(coef, r["features"]))) >= t]
-        useful = [r for r in shown if r["useful"]]
+        shown = [(r, line) for r in records if (line := gated_first_line(r, t, coef, decode))]
+        useful = [line for r, line in shown if r["target"].startswith(line)]
         rows.append({"threshold": t, "shown_share": len(shown) / len(records),
                      "precision_shown": len(useful) / max(len(shown), 1),
                      "useful_share": len(useful) / len(records),
-                     "exact_share": sum(r["exact"] for r in shown) / len(records),
-                     "useful_chars": float(np.mean([len(r["first"]) for r in useful])) if useful else 0.0})
+                     "exact_share": sum(r["target"] == line for r, line in shown) / len(records),
+                     "useful_chars": float(np.mean([len(line) for line in useful])) if useful else 0.0})
     return rows
 
 
@@ -118,10 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", type=Path, required=True)
     parser.add_argument("--eval", type=Path, required=True)
-    parser.add_argument("--cut-logprob", type=float, nargs="+", default=[-1.5, -2.5, -4.0])
+    parser.add_argument("--cut-logprob", type=float, nargs="+", default=[-1.5, -2.5])
     parser.add_argument("--max-files", type=int, default=120)
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--min-precision", type=float, default=0.45, help="the default gate: the lowest threshold "
+    parser.add_argument("--min-precision", type=float, default=0.5, help="the default gate: the lowest threshold "
                         "whose precision on --fit reaches this")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
@@ -133,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         held = collect(engine, args.eval, cut, args.max_files, args.samples)
         rows = [r for r in fit if r["features"] is not None and r["first"]]
         coef = fit_logistic(np.array([r["features"] for r in rows]), np.array([r["useful"] for r in rows], float))
-        fit_curve, eval_curve = curve(fit, coef, thresholds), curve(held, coef, thresholds)
+        fit_curve, eval_curve = curve(fit, coef, thresholds, engine.decode), curve(held, coef, thresholds, engine.decode)
         chosen = next((r["threshold"] for r in fit_curve if r["precision_shown"] >= args.min_precision), 0.0)
         result[str(cut)] = {"coef": [round(float(c), 4) for c in coef], "chosen_threshold": chosen,
                             "fit": fit_curve, "eval": eval_curve, "reliability_eval": reliability(held, coef)}

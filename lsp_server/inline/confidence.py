@@ -11,19 +11,73 @@ import math
 
 from ..runtime.engine import Generation
 
-# (bias, mean log p, min log p, log(1 + tokens)): benchmarks/show_less.py --fit (see BENCHMARKS.md)
-CALIBRATION = (1.9831, 1.1979, -0.2324, -1.0912)
+# (bias, mean log p, min log p, log(1 + unvouched tokens), vouched share): benchmarks/show_less.py (BENCHMARKS.md)
+CALIBRATION = (1.1585, 0.9513, -0.2753, -1.2776, -0.7592)
+
+
+FIRST_LINE_TOKENS = "first_line_tokens"  # Generation.timings key: tokens up to the end of the first line
+CACHE_AGREES = "cache_agrees"  # Generation.timings key: per first-line token, did the project's caches pick it
+HEALED_TOKENS = "healed_tokens"  # Generation.timings key: leading tokens that rewrite what the user typed
+
+
+def first_line_tokens(gen: Generation, decode) -> int:
+    """How many of the generation's tokens write its first non-blank line (all of them if it has one line)."""
+    text_seen = ""
+    for k in range(1, len(gen.token_ids) + 1):
+        text_seen = decode(gen.token_ids[:k])
+        if "\n" in text_seen.lstrip("\n") and text_seen.strip():
+            return k
+    return len(gen.token_ids)
+
+
+def prefix_features(logprobs: list[float], agrees: list[bool], k: int, skip: int = 0) -> tuple[float, ...]:
+    """(1, mean log p, min log p, log(1 + tokens the project does not vouch for), share it vouches for) of
+    tokens skip..k (skip: the healed ones, which only rewrite what the user typed); floors for none. Length
+    only counts against a suggestion where the project does not back it: a long name copied from another
+    module is as safe as a short one."""
+    head = logprobs[skip:k]
+    if not head:
+        return (1.0, -20.0, -20.0, 0.0, 0.0)
+    agreeing = sum(agrees[skip:skip + len(head)]) if agrees else 0
+    return (1.0, max(sum(head) / len(head), -20.0), max(min(head), -20.0), math.log1p(len(head) - agreeing),
+            agreeing / len(head))
 
 
 def confidence_features(gen: Generation) -> tuple[float, ...]:
-    """(1, mean log p, min log p, log(1 + tokens)) of a generation; the empty one gets the floor values."""
-    if not gen.logprobs:
-        return (1.0, -20.0, -20.0, 0.0)
-    mean = max(sum(gen.logprobs) / len(gen.logprobs), -20.0)
-    return (1.0, mean, max(min(gen.logprobs), -20.0), math.log1p(len(gen.logprobs)))
+    """prefix_features of the first line's tokens (what the calibration predicts the rightness of; the
+    pipeline marks them in gen.timings)."""
+    k = gen.timings.get(FIRST_LINE_TOKENS, len(gen.logprobs))
+    return prefix_features(gen.logprobs, gen.timings.get(CACHE_AGREES, []), k, gen.timings.get(HEALED_TOKENS, 0))
+
+
+def probability(features: tuple[float, ...], coefficients: tuple[float, ...] = CALIBRATION) -> float:
+    z = sum(c * x for c, x in zip(coefficients, features))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
 def calibrated_confidence(gen: Generation, coefficients: tuple[float, ...] = CALIBRATION) -> float:
     """Estimated probability (0..1) that the suggestion's first line is exactly right."""
-    z = sum(c * x for c, x in zip(coefficients, confidence_features(gen)))
-    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+    return probability(confidence_features(gen), coefficients)
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def confident_tokens(gen: Generation, threshold: float, decode, calibrated=probability) -> int:
+    """How many tokens to show: all when the first line reaches `threshold`, else the longest start of the
+    first line (beyond the healed tokens) that does and does not end inside a word, else 0.
+    `calibrated` maps features to a probability (benchmarks/show_less.py passes candidate coefficients)."""
+    first = gen.timings.get(FIRST_LINE_TOKENS, len(gen.logprobs))
+    agrees = gen.timings.get(CACHE_AGREES, [])
+    healed = gen.timings.get(HEALED_TOKENS, 0)
+    if calibrated(prefix_features(gen.logprobs, agrees, first, healed)) >= threshold:
+        return len(gen.token_ids)
+    longer = decode(gen.token_ids[:first])
+    for k in range(first - 1, healed, -1):
+        text = decode(gen.token_ids[:k])
+        inside_word = text[-1:] and _word_char(text[-1]) and _word_char(longer[len(text):len(text) + 1] or " ")
+        if not inside_word and calibrated(prefix_features(gen.logprobs, agrees, k, healed)) >= threshold:
+            return k
+        longer = text
+    return 0

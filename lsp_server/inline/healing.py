@@ -53,17 +53,32 @@ def healed_stop(heal: str, stop: StopFn) -> StopFn:
 
 def cut_at_doubt(gen: Generation, min_logprob: float, heal: str, decode) -> Generation:
     """The generation up to its first token (after the healed text) the decoder gave less than min_logprob:
-    a suggestion that stops after `self.items` is worth more than a wrong `self.items[name]`."""
-    seen = ""
-    for k, (token, logprob) in enumerate(zip(gen.token_ids, gen.logprobs)):
-        if len(seen) >= len(heal) and logprob < min_logprob:
-            text = decode(gen.token_ids[:k])
-            if len(text) < len(gen.text):
-                return replace(gen, text=gen.text[:len(text)], token_ids=gen.token_ids[:k],
-                               logprobs=gen.logprobs[:k], stop_reason="doubt")
-            return gen
-        seen = decode(gen.token_ids[:k + 1]) if len(seen) < len(heal) else seen
+    a suggestion that stops after `self.items` is worth more than a wrong `self.items[name]`. A branch's
+    first token is its own choice (an alternative starts from a less likely one) and is never cut."""
+    start = healed_tokens(gen, heal, decode)
+    for k in range(max(start, 1), len(gen.token_ids)):
+        if gen.logprobs[k] < min_logprob:
+            return keep_tokens(gen, k, decode, "doubt")
     return gen
+
+
+def healed_tokens(gen: Generation, heal: str, decode) -> int:
+    """How many of the generation's first tokens it takes to write the healed text again."""
+    if not heal:
+        return 0
+    for k in range(1, len(gen.token_ids) + 1):
+        if len(decode(gen.token_ids[:k])) >= len(heal):
+            return k
+    return len(gen.token_ids)
+
+
+def keep_tokens(gen: Generation, k: int, decode, reason: str) -> Generation:
+    """The generation cut to its first k tokens (its text too, never longer than the stop rule left it)."""
+    if k >= len(gen.token_ids):
+        return gen
+    text = decode(gen.token_ids[:k]) if k else ""
+    return replace(gen, text=gen.text[:len(text)], token_ids=gen.token_ids[:k], logprobs=gen.logprobs[:k],
+                   stop_reason=reason, timings=dict(gen.timings))
 
 
 def unheal(heal: str, gen: Generation) -> Generation:

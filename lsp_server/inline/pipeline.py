@@ -12,8 +12,22 @@ from ..project.mixing import Mixer, ProjectContext
 from ..runtime.cancel import CancelToken
 from ..runtime.engine import Engine, Generation, PromptCache, StopFn
 from ..syntax.documents import Document
+from .confidence import (
+    CACHE_AGREES,
+    FIRST_LINE_TOKENS,
+    HEALED_TOKENS,
+    confident_tokens,
+    first_line_tokens,
+)
 from .cursor import cursor_context
-from .healing import cut_at_doubt, heal_text, healed_stop, unheal
+from .healing import (
+    cut_at_doubt,
+    heal_text,
+    healed_stop,
+    healed_tokens,
+    keep_tokens,
+    unheal,
+)
 from .options import SuggestOptions
 from .postprocess import Suggestion, finish_best
 from .prompt import build_prompt
@@ -34,6 +48,24 @@ def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: Sto
     """
     return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel,
                                         cache=cache, skip=skip, heal=heal, bias=mixer)
+
+
+def _doubtless(gens: list[Generation], engine: Engine, options: SuggestOptions, heal: str,
+               mixer: Mixer | None) -> list[Generation]:
+    """Show less, right: cut each generation at its first doubtful token, then to the longest start of its
+    first line whose calibrated confidence reaches options.min_confidence (nothing if none does: withheld);
+    mark what the confidence reads (the first line's tokens, which of them the project vouches for)."""
+    decode = lambda ids: engine.decode(ids)  # noqa: E731 - late: a test's stand-in engine may have none
+    out = []
+    for gen in gens:
+        gen = cut_at_doubt(gen, options.cut_logprob, heal, decode)
+        n = gen.timings[FIRST_LINE_TOKENS] = first_line_tokens(gen, decode) if gen.token_ids else len(gen.logprobs)
+        gen.timings[CACHE_AGREES] = mixer.agrees(gen.token_ids[:n]) if mixer is not None else []
+        gen.timings[HEALED_TOKENS] = healed_tokens(gen, heal, decode)
+        if options.min_confidence > 0 and gen.token_ids:
+            gen = keep_tokens(gen, confident_tokens(gen, options.min_confidence, decode), decode, "unsure")
+        out.append(unheal(heal, gen))
+    return out
 
 
 def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOptions = SuggestOptions(),
@@ -57,22 +89,20 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     stop = make_stop(ctx, options.max_lines if options.multiline else 1)
     n, special = max(options.alternatives, 1), tuple(engine.special)
     # The spares' call finds the prompt pass in the cache: it runs no prompt tokens again.
+    mixer = project.mixer(prompt.prefix_ids, prompt.suffix_ids) if project is not None else None
     run = partial(_generate, engine, prompt.ids, options, healed_stop(heal, engine_stop(ctx, stop)), cancel,
                   reuse.prompt if reuse is not None else PromptCache(), time.monotonic() + options.timeout_ms / 1000,
-                  heal=heal, mixer=project.mixer(prompt.prefix_ids, prompt.suffix_ids) if project is not None else None)
+                  heal=heal, mixer=mixer)
     lazy = n == 1
-
-    def doubtless(gens: list[Generation]) -> list[Generation]:
-        return [unheal(heal, cut_at_doubt(g, options.cut_logprob, heal, lambda ids: engine.decode(ids))) for g in gens]
-    gens = doubtless(run(n if lazy else n + SPARE_BRANCHES))
+    gens = _doubtless(run(n if lazy else n + SPARE_BRANCHES), engine, options, heal, mixer)
     if any(gen.stop_reason == "cancelled" for gen in gens):
         return []
-    found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special, options.min_confidence)
+    found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
     if lazy and not found:
-        gens = doubtless(run(SPARE_BRANCHES, skip=n))
+        gens = _doubtless(run(SPARE_BRANCHES, skip=n), engine, options, heal, mixer)
         if any(gen.stop_reason == "cancelled" for gen in gens):
             return []
-        found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special, options.min_confidence)
+        found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
     return found
 
 

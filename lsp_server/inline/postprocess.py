@@ -149,16 +149,13 @@ def rank(suggestions: list[Suggestion], n: int, threshold: float) -> list[Sugges
 
 
 def finish_best(doc: Document, ctx: CursorContext, gens: list[Generation], stop: StopFn, n: int,
-                threshold: float, special_names=(), min_confidence: float = 0.0) -> list[Suggestion]:
+                threshold: float, special_names=()) -> list[Suggestion]:
     """Stages 4 and 5 together: finish generations best first until n distinct suggestions are found.
 
     The ranking key (mean log-probability) is known before post-processing, so the syntax cut, the
     costly part, runs only for generations that can still make the list: rank() of all, for less.
-    A generation whose calibrated confidence is under min_confidence is withheld.
     """
-    ordered = sorted((g for g in gens if g.mean_logprob >= threshold
-                      and (min_confidence <= 0 or calibrated_confidence(g) >= min_confidence)),
-                     key=lambda g: g.mean_logprob, reverse=True)
+    ordered = sorted((g for g in gens if g.mean_logprob >= threshold), key=lambda g: g.mean_logprob, reverse=True)
     found: list[Suggestion] = []
     for gen in ordered:
         text = finish(doc, ctx, gen, stop, special_names)

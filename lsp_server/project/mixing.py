@@ -110,6 +110,16 @@ class Mixer:
     def __call__(self, generated: Sequence[int], logprobs: np.ndarray) -> np.ndarray:
         return mix(logprobs, self.match(generated), self.rule)
 
+    def agrees(self, generated: Sequence[int]) -> list[bool]:
+        """Per generated token: would the caches alone have chosen it (their most frequent next token after
+        the longest context seen)? How much of a suggestion the project vouches for."""
+        flags = []
+        for i, token in enumerate(generated):
+            context = (self.prefix + list(generated[:i]))[-self.rule.max_order:]
+            found = nested_match(context, self.rule, self.local, self.project, self.exclude)
+            flags.append(found is not None and int(found.ids[int(found.counts.argmax())]) == int(token))
+        return flags
+
 
 @dataclass(frozen=True)
 class ProjectContext:

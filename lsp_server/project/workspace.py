@@ -7,6 +7,7 @@ on disk are one entry. A newer walk (folders changed) makes an older one stop be
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -35,6 +36,15 @@ def _noop(message: str, percentage: int) -> None:
     return None
 
 
+def trim_heap() -> None:
+    """Give freed heap memory back to the system: a build frees ~1.5x the index in temporaries (token lists,
+    sort buffers) that glibc would otherwise keep (measured on django: RSS growth 365 MB -> 186 MB)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 class WorkspaceIndex:
     """The project index of the workspace folders. Methods are safe to call from the event loop: they only
     queue work for the index thread."""
@@ -46,7 +56,7 @@ class WorkspaceIndex:
         self.symbols = ProjectSymbols()  # the files' top-level names, for completion items
         self.roots: list[Path] = []
         self._rules: dict[Path, IgnoreRules] = {}
-        self._open: set[str] = set()
+        self._open: dict[str, str] = {}  # open .py document path -> its newest text (inside a folder or not)
         self._pending: dict[str, str] = {}  # open document key -> newest text not yet indexed
         self._lock = threading.Lock()
         self._generation = 0  # bumped by each start(): an older walk stops
@@ -62,22 +72,27 @@ class WorkspaceIndex:
             self._generation += 1
             generation = self._generation
         self.state = "indexing"
+        self.roots = list(roots)
         return self.executor.submit(self._build, list(roots), encode_batch, progress, generation)
 
     def key_of(self, uri: str) -> str | None:
         """The index key of a file URI inside a workspace folder (None: not ours to index)."""
+        key = self._file_key(uri)
+        return key if key is not None and self._root_for(Path(key)) is not None else None
+
+    @staticmethod
+    def _file_key(uri: str) -> str | None:
         path = root_of(uri)
-        if path is None or path.suffix != ".py":
-            return None
-        return str(path) if self._root_for(path) is not None else None
+        return str(path) if path is not None and path.suffix == ".py" else None
 
     def document_changed(self, uri: str, text: str) -> None:
-        """An open document's text (didOpen/didChange): indexed soon, and it wins over the disk."""
-        key = self.key_of(uri)
+        """An open document's text (didOpen/didChange): indexed soon, and it wins over the disk. Kept for
+        any .py file URI: a folder walk that starts later indexes the newest text, not the disk's."""
+        key = self._file_key(uri)
         if key is None:
             return
         with self._lock:
-            self._open.add(key)
+            self._open[key] = text
             first = not self._pending
             self._pending[key] = text
         if first:
@@ -85,10 +100,10 @@ class WorkspaceIndex:
 
     def document_closed(self, uri: str) -> None:
         """Closed: the file on disk is what the project has again (or nothing, if it is gone)."""
-        key = self.key_of(uri)
+        key = self._file_key(uri)
         if key is not None:
             with self._lock:
-                self._open.discard(key)
+                self._open.pop(key, None)
                 self._pending.pop(key, None)
             self.executor.submit(self._reread, [Path(key)])
 
@@ -129,9 +144,9 @@ class WorkspaceIndex:
         self.roots = roots
         self._rules = {root: IgnoreRules.load(root) for root in roots}
         self.index = index = ProjectIndex(encode_batch, self.index_limits)
-        self.symbols.clear(keep=self._open)
+        self.symbols.clear(keep=set(self._open))
         found = walk_workspace(roots, self.walk_limits)
-        self.messages = list(found.messages) + [f"skipped {n} files: {why}" for why, n in found.skipped.items() if n]
+        self.messages = list(found.messages) + [f"skipped {n} ({why})" for why, n in found.skipped.items() if n]
         for message in found.messages:
             log.info("project index: %s", message)
         files = found.files
@@ -148,10 +163,13 @@ class WorkspaceIndex:
                     self.symbols.update(str(path), root, text)
             index.update(batch)
             progress(f"{min(start + BATCH_FILES, len(files))}/{len(files)} files", 100 * start // max(len(files), 1))
-        self.messages += index.stats.messages
+        with self._lock:
+            self._pending.update(self._open)  # every open document's newest text, over the disk's
         self._flush_documents(wait=False)
+        self.messages += index.stats.messages
         self.build_s = time.monotonic() - started
         self.state = "ready"
+        trim_heap()
         log.info("project index: %d files, %d tokens, %.1f MB in %.1f s", index.stats.files, index.stats.tokens,
                  index.nbytes / 1e6, self.build_s)
 
@@ -160,12 +178,14 @@ class WorkspaceIndex:
             time.sleep(DOCUMENT_DELAY_S)  # let a burst of keystrokes settle: one tokenization for all of it
         with self._lock:
             pending, self._pending = self._pending, {}
+        inside = []
         for key, text in pending.items():
             root = self._root_for(Path(key))
-            if root is not None:
+            if root is not None and is_indexable(root, Path(key), self._rules.get(root)):
                 self.symbols.update(key, root, text)
-        if self.index is not None and pending:
-            self.index.update(list(pending.items()))
+                inside.append((key, text))
+        if self.index is not None and inside:
+            self.index.update(inside)
 
     def _reread(self, paths: list[Path]) -> None:
         if self.index is None:

@@ -58,6 +58,7 @@ ROWS = [
     ("line_edit_similarity_no_project", "  without project context", None, None),
     ("line_precision_shown", "line precision of shown", None, None),
     ("line_shown_share", "line suggestions shown (share)", None, None),
+    ("line_useful_share", "line cuts with a useful suggestion", None, None),
     ("docstring_bleu4", "docstring smoothed BLEU-4", "n_docstrings", "latency_ms_docstring_median"),
     ("docstring_bleu4_model_only", "docstring BLEU-4, model text only", None, None),
     ("docstring_model_share", "docstring share from the model", None, None),

@@ -205,34 +205,43 @@ def line_options(config: InlineConfig | None = None) -> SuggestOptions:
 
 
 def complete_line(engine: Engine, source: SourceFile, cut: LineCut, options: SuggestOptions,
-                  project: ProjectSetup | None = None) -> str:
-    """What the server suggests for the rest of the cut line: the first line of its suggestion, '' if none."""
+                  project: ProjectSetup | None = None) -> tuple[str, float]:
+    """What the server suggests for the rest of the cut line (the first line of its suggestion, '' if none)
+    and its calibrated confidence (lsp_server.inline.confidence; 0 for none)."""
     doc = cut_document(source, cut)
     context = project.context_for(source, source.text[:cut.offset], engine.encode) if project is not None else None
     try:
         found = suggest(doc, cut.offset, engine, options, project=context)
     except QuillError:  # InputTooComplex: the server answers nothing there either
-        return ""
-    return found.text.split("\n")[0] if found is not None else ""
+        return "", 0.0
+    return (found.text.split("\n")[0], found.confidence) if found is not None else ("", 0.0)
 
 
 def _line_pass(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: SuggestOptions,
                project: ProjectSetup | None, stage: str) -> dict:
-    matches, similarities, ms, shown = [], [], [], []
+    """Exact match and edit similarity of every suggestion the pipeline makes (the confidence gate off), then
+    the gate applied to the same suggestions: the share shown, the precision of shown ones (exactly the rest
+    of the line) and the share of cuts with a useful one (a non-empty start of the rest of the line)."""
+    matches, similarities, ms, shown, useful, empty = [], [], [], [], [], 0
     progress = Progress(stage, len(cuts))
+    ungated = dataclasses.replace(options, min_confidence=0.0)
     for source, cut in cuts:
         started = time.perf_counter()
-        prediction = complete_line(engine, source, cut, options, project).strip()
+        prediction, confidence = complete_line(engine, source, cut, ungated, project)
+        prediction = prediction.strip()
+        empty += not prediction
         ms.append((time.perf_counter() - started) * 1000)
-        shown.append(bool(prediction))
+        shown.append(bool(prediction) and confidence >= options.min_confidence)
         matches.append(float(exact_match(prediction, cut.target)))
+        useful.append(shown[-1] and cut.target.strip().startswith(prediction))
         similarities.append(float(edit_similarity(prediction, cut.target.strip())))
         progress.advance()
     shown_matches = [m for m, s in zip(matches, shown) if s]
     return {"line_exact_match": mean_or_none(matches), "line_edit_similarity": mean_or_none(similarities, digits=2),
             "line_precision_shown": mean_or_none(shown_matches), "line_shown_share": mean_or_none(shown),
-            "n_lines": len(cuts), "n_lines_withheld": shown.count(False), "latency_ms_line_median": median_ms(ms),
-            "per_project": _per_project(cuts, matches, similarities, shown)}
+            "line_useful_share": mean_or_none(useful), "n_lines": len(cuts),
+            "n_lines_withheld": empty,
+            "latency_ms_line_median": median_ms(ms), "per_project": _per_project(cuts, matches, similarities, shown)}
 
 
 def _per_project(cuts, matches, similarities, shown) -> dict:
@@ -254,7 +263,7 @@ def eval_lines(engine: Engine, cuts: list[tuple[SourceFile, LineCut]], options: 
         return result
     alone = _line_pass(engine, cuts, options, None, "line completion without project context (cuts)")
     for key in ("line_exact_match", "line_edit_similarity", "line_precision_shown", "line_shown_share",
-                "latency_ms_line_median"):
+                "line_useful_share", "latency_ms_line_median"):
         result[f"{key}_no_project"] = alone[key]
     for name, row in alone["per_project"].items():
         for key, value in row.items():

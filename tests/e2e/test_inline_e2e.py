@@ -10,6 +10,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_server.config import parse_config
 from lsp_server.inline.pipeline import suggest_all
+from lsp_server.project.mixing import ProjectContext
 from lsp_server.runtime.engine import Engine
 from lsp_server.syntax.documents import Document, parse
 
@@ -47,7 +48,7 @@ def _end_of(text: str) -> tuple[int, int]:
 
 
 async def test_three_alternatives_are_distinct_and_ranked_by_confidence(client: LanguageClient):
-    options = {"inline": {"alternatives": 3}}
+    options = {"inline": {"alternatives": 3, "min_confidence": 0.0}}  # no gate: the ranking is what is tested
     await _start(client, options)
     _open(client, "file:///e2e/alt.py", SELF_DOT)
     result = await _inline(client, "file:///e2e/alt.py", *_end_of(SELF_DOT))
@@ -55,8 +56,9 @@ async def test_three_alternatives_are_distinct_and_ranked_by_confidence(client: 
     assert 2 <= len(texts) <= 3 and len(set(texts)) == len(texts), texts
     # The server's order is the pipeline's ranking by mean token log-probability.
     config, _ = parse_config(options)
+    # No workspace folder: the project context is the document's own text.
     expected = suggest_all(Document("file:///x.py", SELF_DOT), len(SELF_DOT), Engine.load(threads=1),
-                           config.inline.suggest_options())
+                           config.inline.suggest_options(), project=ProjectContext(None, config.project.mix_rule()))
     assert texts == [s.text for s in expected]
     assert [s.mean_logprob for s in expected] == sorted((s.mean_logprob for s in expected), reverse=True)
 
@@ -69,7 +71,8 @@ async def test_no_suggestion_inside_a_string(client: LanguageClient):
 
 
 async def test_multiline_completion_after_a_def_stops_at_the_end_of_the_block(client: LanguageClient):
-    await _start(client, {"inline": {"alternatives": 3, "max_new_tokens": 64}})
+    # The stop rule is under test, not the confidence gate (which may withhold an unsure block).
+    await _start(client, {"inline": {"alternatives": 3, "max_new_tokens": 64, "min_confidence": 0.0}})
     text = "def f(x):\n\n\nprint(f(2))\n"
     _open(client, "file:///e2e/block.py", text)
     result = await _inline(client, "file:///e2e/block.py", 0, len("def f(x):"))
@@ -118,7 +121,7 @@ async def test_invalid_configuration_gives_one_message_naming_the_setting(client
 
 
 async def test_a_workspace_setting_cannot_choose_the_model(client: LanguageClient):
-    await _start(client)
+    await _start(client, {"inline": {"min_confidence": 0.0}})  # any answer will do: no confidence gate
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"quill": {"model": {"bundle_path": "/tmp/not-a-quill-bundle"}}}))
     message = await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)

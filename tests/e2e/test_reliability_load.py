@@ -35,7 +35,7 @@ URI = "file:///e2e/load/run.py"
 SOURCE = "import os\n\n\ndef run(items):\n    for item in items:"
 CURSOR = (4, len("    for item in items:"))
 LONG_GENERATION = {"inline": {"max_new_tokens": 256, "max_lines": 50, "timeout_ms": 10_000,
-                              "confidence_threshold": -20.0}}
+                              "confidence_threshold": -20.0, "cut_logprob": -50.0, "min_confidence": 0.0}}
 IDLE_MS = 300  # the inference thread runs a no-op within this once nothing is generating
 STEP_MS = 250  # added to each model step where a test cancels mid-generation
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import random
 import types
 from pathlib import Path
@@ -297,3 +298,40 @@ def test_eval_settings_are_the_servers_and_a_bad_one_is_an_error():
         _eval_settings('{"inline": {"prefix_tokenz": 512}}')
     with pytest.raises(SystemExit, match="not JSON"):
         _eval_settings("{inline")
+
+
+# --- project context -------------------------------------------------------------------------------------------
+
+USES = "\n".join(f"value_{i} = zorblax_quuxify(value_{i - 1}, {i})" for i in range(1, 40)) + "\n"
+
+
+def test_project_context_uses_the_other_files_of_the_project_and_never_the_scored_one(tmp_path):
+    from lsp_server.runtime.engine import Engine
+    from quill.evaluation.projects import ProjectSetup
+    corpus = tmp_path / "corpus"
+    (corpus / "alpha").mkdir(parents=True)
+    (corpus / "beta").mkdir()
+    (corpus / "alpha" / "uses.py").write_text(USES)
+    (corpus / "alpha" / "more.py").write_text(USES.replace("value_", "other_"))
+    (corpus / "beta" / "alone.py").write_text("def zorblax_quuxify(a, b):\n    return a + b\n")
+    engine = Engine.load()
+    setup = ProjectSetup.build(corpus, engine)
+    assert set(setup.indexes) == {"alpha", "beta"}
+    uses = SourceFile("alpha/uses.py", USES)
+    context = engine.encode("x = zorblax_qu")[-3:]
+    index = setup.index_for(uses)
+    assert index.lookup(context) is not None  # more.py has it
+    assert index.lookup(context, exclude=uses.uri) is not None
+    assert setup.indexes["beta"].lookup(context, exclude=SourceFile("beta/alone.py", "").uri) is None
+
+    options = EvalOptions(corpus, max_files=10, seed=1, tokens=TokenOptions(max_tokens=400, batch=4),
+                          line_samples=8, docstring_samples=0, codegen_samples=0)
+    result = run_eval(options)
+    assert result["config"]["project_context"] is True
+    assert result["token_accuracy"] > result["token_accuracy_no_project"]
+    assert set(result["per_project"]) <= {"alpha", "beta"}
+    for key in ("line_exact_match", "line_edit_similarity", "line_precision_shown", "line_shown_share"):
+        assert f"{key}_no_project" in result
+    alone = run_eval(dataclasses.replace(options, project_context=False))
+    assert alone["config"]["project_context"] is False and "token_accuracy_no_project" not in alone
+    assert alone["token_accuracy"] == result["token_accuracy_no_project"]

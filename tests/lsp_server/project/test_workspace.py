@@ -127,3 +127,15 @@ def test_a_newer_start_replaces_an_older_walk(tmp_path):
     index.start([first], encode_words)
     index.start([second], encode_words).result(timeout=30)
     assert index.roots == [second] and index.index.keys() == {str(second / "b.py")}
+
+
+def test_a_document_opened_before_the_walk_is_indexed_with_its_editor_text(tmp_path):
+    path = tmp_path / "a.py"
+    path.write_text("alpha beta gamma\n")
+    index = WorkspaceIndex(WalkLimits(), IndexLimits(max_order=2))
+    index.document_changed(path.as_uri(), "alpha beta unsaved")  # before any folder is known
+    index.start([tmp_path], encode_words).result(timeout=30)
+    drain(index)
+    assert counts_after(index.index, "alpha", "beta") == {hash("unsaved") % 100_000: 1.0}
+    index.start([tmp_path], encode_words).result(timeout=30)  # a rebuild (folders changed) keeps it
+    assert counts_after(index.index, "alpha", "beta") == {hash("unsaved") % 100_000: 1.0}
