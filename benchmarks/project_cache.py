@@ -22,11 +22,13 @@ from lsp_server.project.mixing import (
     CONTEXT,
     FIXED,
     GATE,
+    SPECIFIC,
     LocalText,
     MixRule,
     gate_features,
     nested_match,
 )
+from lsp_server.project.ngrams import Match
 from lsp_server.runtime.engine import Engine
 from lsp_server.runtime.ort_session import log_softmax
 from quill.evaluation.projects import project_indexes, project_of
@@ -75,10 +77,8 @@ def lambdas(records: list[dict], rule: MixRule) -> np.ndarray:
             continue
         if rule.kind == GATE:
             out[k] = 1 / (1 + np.exp(-float(np.dot(rule.gate, rec["features"]))))
-        elif rule.kind == FIXED:
-            out[k] = rule.weight
-        else:
-            out[k] = rule.weight * rec["order"] / rule.max_order * rec["total"] / (rec["total"] + rule.count_k)
+        else:  # the served rule itself: it reads only the match
+            out[k] = rule.weight_for(Match(rec["order"], rec["ids"], rec["counts"]), None)
     return out
 
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval", type=Path, required=True)
     parser.add_argument("--max-files", type=int, default=100)
     parser.add_argument("--max-tokens", type=int, default=20_000)
-    parser.add_argument("--max-order", type=int, default=4)
+    parser.add_argument("--max-order", type=int, default=6)
     parser.add_argument("--local-weight", type=float, default=4.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         rules[f"fixed λ={w}"] = replace(base, kind=FIXED, weight=w)
     for w in (0.5, 0.7, 0.9):
         for k in (0.5, 2.0):
-            rules[f"context λ={w}·n/4·c/(c+{k})"] = replace(base, kind=CONTEXT, weight=w, count_k=k)
+            rules[f"context λ={w}·n/{base.max_order}·c/(c+{k})"] = replace(base, kind=CONTEXT, weight=w, count_k=k)
+    for w in (0.4, 0.5, 0.6):
+        rules[f"specific λ={w}·max(n/{base.max_order}, q_max)·c/(c+0.5)"] = replace(base, kind=SPECIFIC, weight=w)
     rules["gate (fitted on --fit)"] = replace(base, kind=GATE, gate=gate)
     rules["default"] = base
     result = {"gate": gate, "n_fit": len(fit), "n_eval": len(held), "rules": {}}

@@ -1,13 +1,16 @@
 """Show less, right: choose the doubt cut and calibrate the confidence gate on held-out line completions.
 
 For each --cut-logprob value, completes random line cuts of the --fit and --eval corpora (each top-level
-folder one project, with project context as `quill eval` does) with no gate, and records the decoder's
-numbers for the suggestion (lsp_server.inline.confidence.confidence_features) and whether its first line is
-*useful*: non-empty and exactly the start of what the line goes on with (what a user would accept). Then
-fits the calibration (logistic regression) on --fit, draws its reliability diagram on --eval and the
-trade-off curve (precision of shown suggestions vs the share of cuts with a useful one) as a PNG.
+folder one project, with project context as `quill eval` does) with the gate off, and keeps each suggestion's
+generation (lsp_server.inline.confidence.confidence_features reads it) and whether its first line is
+*useful*: non-empty and exactly the start of what the line goes on with (what a user would accept). Then it
+fits the calibration (logistic regression) on --fit, applies the server's gate at each threshold (the
+suggestion cut to its longest confident start, confidence.confident_tokens, or withheld), and draws the
+trade-off curve (precision of shown suggestions vs the share of cuts with a useful one) and the reliability
+diagram on --eval as a PNG. The default threshold is the lowest whose precision on --fit reaches
+--min-precision; the cut is the one with the most useful suggestions on --fit there.
 
-    python -m benchmarks.show_less --fit /work/heldout/fit --eval /work/heldout/eval --out benchmarks/results
+    python -m benchmarks.show_less --fit DIR --eval DIR --samples 600 --max-files 200 --out benchmarks/results
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from lsp_server.inline.confidence import (
 from lsp_server.inline.cursor import cursor_context
 from lsp_server.inline.healing import heal_text
 from lsp_server.inline.pipeline import suggest
+from lsp_server.project.mixing import CONTEXT, SPECIFIC, MixRule
 from lsp_server.runtime.engine import Engine
 from quill.evaluation.projects import ProjectSetup
 from quill.evaluation.samples import (
@@ -41,9 +45,10 @@ from quill.evaluation.tasks import EVAL_TIMEOUT_MS, Progress
 from .fitting import fit_standardized
 
 
-def collect(engine: Engine, root: Path, cut_logprob: float, max_files: int, samples: int, seed: int = 2) -> list[dict]:
+def collect(engine: Engine, root: Path, cut_logprob: float, max_files: int, samples: int, seed: int = 2,
+            rule: MixRule = MixRule()) -> list[dict]:
     files = select_files(root, python_files(root), max_files, seed).files
-    project = ProjectSetup.build(root, engine)
+    project = ProjectSetup.build(root, engine, rule)
     options = dataclasses.replace(InlineConfig().suggest_options(), timeout_ms=EVAL_TIMEOUT_MS, cut_logprob=cut_logprob,
                                   confidence_threshold=-20.0, min_confidence=0.0)
     records = []
@@ -147,14 +152,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--min-precision", type=float, default=0.5, help="the default gate: the lowest threshold "
                         "whose precision on --fit reaches this")
+    parser.add_argument("--mix-kind", choices=(CONTEXT, SPECIFIC), default=MixRule().kind)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     engine = Engine.load()
     thresholds = [round(t, 2) for t in np.arange(0.0, 0.91, 0.05)]
     result, curves = {}, {}
     for cut in args.cut_logprob:
-        fit = collect(engine, args.fit, cut, args.max_files, args.samples)
-        held = collect(engine, args.eval, cut, args.max_files, args.samples)
+        rule = MixRule(kind=args.mix_kind)
+        fit = collect(engine, args.fit, cut, args.max_files, args.samples, rule=rule)
+        held = collect(engine, args.eval, cut, args.max_files, args.samples, rule=rule)
         rows = [r for r in fit if r["features"] is not None and r["first"]]
         coef = fit_logistic(np.array([r["features"] for r in rows]), np.array([r["useful"] for r in rows], float))
         fit_curve, eval_curve = curve(fit, coef, thresholds, engine.decode), curve(held, coef, thresholds, engine.decode)

@@ -62,13 +62,15 @@ def cut_at_doubt(gen: Generation, min_logprob: float, heal: str, decode) -> Gene
     return gen
 
 
-def healed_tokens(gen: Generation, heal: str, decode) -> int:
-    """How many of the generation's first tokens it takes to write the healed text again."""
+def healed_tokens(gen: Generation, heal: str, decode, inside: bool = False) -> int:
+    """How many of the generation's first tokens it takes to write the healed text again; with `inside`,
+    how many write nothing but healed text (one fewer when the last of them also writes new text)."""
     if not heal:
         return 0
     for k in range(1, len(gen.token_ids) + 1):
-        if len(decode(gen.token_ids[:k])) >= len(heal):
-            return k
+        written = len(decode(gen.token_ids[:k]))
+        if written >= len(heal):
+            return k - 1 if inside and written > len(heal) else k
     return len(gen.token_ids)
 
 

@@ -61,7 +61,7 @@ def _doubtless(gens: list[Generation], engine: Engine, options: SuggestOptions, 
         gen = cut_at_doubt(gen, options.cut_logprob, heal, decode)
         n = gen.timings[FIRST_LINE_TOKENS] = first_line_tokens(gen, decode) if gen.token_ids else len(gen.logprobs)
         gen.timings[CACHE_AGREES] = mixer.agrees(gen.token_ids[:n]) if mixer is not None else []
-        gen.timings[HEALED_TOKENS] = healed_tokens(gen, heal, decode)
+        gen.timings[HEALED_TOKENS] = healed_tokens(gen, heal, decode, inside=True)
         if options.min_confidence > 0 and gen.token_ids:
             gen = keep_tokens(gen, confident_tokens(gen, options.min_confidence, decode), decode, "unsure")
         out.append(unheal(heal, gen))

@@ -15,7 +15,7 @@ import numpy as np
 from .index import ProjectIndex, merge_matches
 from .ngrams import Match, NgramTable
 
-FIXED, CONTEXT, GATE = "fixed", "context", "gate"
+FIXED, CONTEXT, SPECIFIC, GATE = "fixed", "context", "specific", "gate"
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,12 @@ class MixRule:
     def weight_for(self, match: Match, model_logprobs: np.ndarray) -> float:
         if self.kind == FIXED:
             return self.weight
+        total = match.total
         if self.kind == CONTEXT:
-            total = match.total
             return self.weight * match.order / self.max_order * total / (total + self.count_k)
+        if self.kind == SPECIFIC:  # a short context that was always followed by the same token counts as long
+            trust = max(match.order / self.max_order, float(match.counts.max()) / total)
+            return self.weight * trust * total / (total + self.count_k)
         z = float(np.dot(self.gate, gate_features(match, model_logprobs)))
         return 1.0 / (1.0 + math.exp(-z))
 

@@ -84,3 +84,22 @@ async def test_without_the_index_the_name_is_not_guessed(client, tmp_path):
     uri = await _start(client, tmp_path, {"project": {"index": False}})
     texts = await _inline(client, uri)
     assert not any(NAME[len("quan"):] in t for t in texts), texts
+
+
+async def _items(client: LanguageClient, uri: str) -> list[str]:
+    lines = MAIN.split("\n")
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri), position=types.Position(len(lines) - 1, len(lines[-1]))))
+    return [item.label for item in result.items]
+
+
+async def test_a_function_of_an_unopened_module_is_a_completion_item_with_the_index(client, tmp_path):
+    uri = await _start(client, tmp_path)
+    await _index_ready(client)
+    labels = await _items(client, uri)
+    assert NAME in labels, labels
+
+
+async def test_without_the_index_the_module_offers_no_item(client, tmp_path):
+    uri = await _start(client, tmp_path, {"project": {"index": False}})
+    assert NAME not in await _items(client, uri)

@@ -236,6 +236,7 @@ async def test_inline_completion_with_the_shipped_engine_answers_at_the_cursor(l
     text = "def add(a, b):\n    return "
     open_document(ls, text)
     ls.engine = engine
+    ls.config.inline.min_confidence = 0.0  # the wiring is under test, not the confidence gate
     cursor = types.Position(1, 11)
     answer = await inline.inline_completion(ls, inline_at(cursor, types.InlineCompletionTriggerKind.Automatic))
     assert isinstance(answer, types.InlineCompletionList) and answer.items

@@ -66,11 +66,12 @@ def test_length_counts_only_where_the_project_does_not_back_the_tokens():
 
 
 def test_the_gate_keeps_a_sure_suggestion_whole_trims_a_doubtful_end_and_withholds_a_doubtful_start():
-    assert confident_tokens(gen([-0.01] * 6), 0.25, decode) == 6
-    tail_doubt = gen([-0.01, -0.01, -0.01, -3.5, -3.5, -3.5])
-    kept = confident_tokens(tail_doubt, 0.25, decode)
+    backed = [True] * 6
+    assert confident_tokens(gen([-0.01] * 6, agrees=backed), 0.4, decode) == 6
+    tail_doubt = gen([-0.01, -0.01, -0.01, -3.5, -3.5, -3.5], agrees=[True, True, True, False, False, False])
+    kept = confident_tokens(tail_doubt, 0.4, decode)
     assert 0 < kept < 6 and decode(tail_doubt.token_ids[:kept]) in ("self", "self.", "self.items")
-    assert confident_tokens(gen([-6.0] * 6), 0.25, decode) == 0
+    assert confident_tokens(gen([-6.0] * 6), 0.4, decode) == 0
 
 
 def test_the_gate_does_not_cut_inside_a_word():

@@ -139,3 +139,25 @@ def test_a_document_opened_before_the_walk_is_indexed_with_its_editor_text(tmp_p
     assert counts_after(index.index, "alpha", "beta") == {hash("unsaved") % 100_000: 1.0}
     index.start([tmp_path], encode_words).result(timeout=30)  # a rebuild (folders changed) keeps it
     assert counts_after(index.index, "alpha", "beta") == {hash("unsaved") % 100_000: 1.0}
+
+
+def test_a_thousand_watcher_events_leave_the_index_equal_to_one_built_from_the_disk(tmp_path):
+    import random
+    rng = random.Random(0)
+    paths = [tmp_path / f"f{i}.py" for i in range(20)]
+    for path in paths:
+        path.write_text("alpha beta\n")
+    index = build(tmp_path)
+    for _ in range(1000):
+        path = rng.choice(paths)
+        if rng.random() < 0.2 and path.exists():
+            path.unlink()
+            index.files_deleted([path.as_uri()])
+        else:
+            path.write_text(" ".join(rng.choice(["alpha", "beta", "gamma", "delta"]) for _ in range(6)) + "\n")
+            index.files_changed([path.as_uri()])
+    drain(index)
+    fresh = build(tmp_path)
+    assert index.index.keys() == fresh.index.keys()
+    for context in (("alpha",), ("beta", "gamma"), ("delta", "alpha"), ("gamma", "gamma")):
+        assert counts_after(index.index, *context) == counts_after(fresh.index, *context)

@@ -124,7 +124,11 @@ def test_overrides_apply_over_a_base_without_changing_it():
 
 def test_inline_config_converts_to_suggest_options():
     config, _ = parse_config({"inline": {"max_new_tokens": 10, "prefix_tokens": 128, "suffix_tokens": 32}})
-    assert config.inline.suggest_options() == SuggestOptions(10, 6, PromptBudget(128, 32), 400)
+    assert config.inline.suggest_options() == SuggestOptions(10, 6, PromptBudget(128, 32), 400,
+                                                             cut_logprob=config.inline.cut_logprob,
+                                                             min_confidence=config.inline.min_confidence)
+    # The pipeline's own defaults leave the doubt cut and the gate off; the server's settings turn them on.
+    assert SuggestOptions().min_confidence == 0.0 and config.inline.min_confidence > 0
 
 
 # --- settings added with alternatives, cross-file context and model loading ----------------------
@@ -179,3 +183,14 @@ def test_a_bundle_path_must_be_an_absolute_path(value):
     config, problems = parse_config({"model": {"bundle_path": value}})
     assert len(problems) == 1 and "model.bundle_path" in problems[0]
     assert config.model.bundle_path is None
+
+
+def test_project_settings_choose_the_mix_and_the_caps():
+    config, problems = parse_config({"project": {"weight": 0.3, "max_files": 10, "max_file_kb": 5}})
+    assert problems == []
+    assert config.project.mix_rule().weight == 0.3
+    assert config.project.walk_limits().max_files == 10 and config.project.walk_limits().max_file_bytes == 5000
+    assert parse_config({"project": {"cache": False}})[0].project.mix_rule() is None
+    assert parse_config({"project": {"weight": 0.0}})[0].project.mix_rule() is None
+    _, problems = parse_config({"project": {"weight": 1.5, "index": "yes"}})
+    assert any("project.weight" in p for p in problems) and any("project.index" in p for p in problems)
