@@ -217,7 +217,8 @@ async def run(args) -> tuple[Replay, Replay | None, int, dict]:
     quill_cmd = [sys.executable, "-m", "lsp_server", "serve"] + (["--bundle", args.bundle] if args.bundle else []) \
         + (["--threads", str(args.threads)] if args.threads else [])
     quill = await replay("quill", quill_cmd, types.TEXT_DOCUMENT_INLINE_COMPLETION, path, text, opening, keys,
-                         args.cadence_ms / 1000, stats_method="quill/stats", root=root, settle_s=args.settle_s)
+                         args.cadence_ms / 1000, stats_method="quill/stats", root=root, settle_s=args.settle_s,
+                         options=json.loads(args.settings) if args.settings else None)
     qualities = {"Quill, workspace index": quality(quill, body, keys)}
     if not args.no_baseline:
         alone = await replay("quill-no-index", quill_cmd, types.TEXT_DOCUMENT_INLINE_COMPLETION, path, text, opening,
@@ -244,6 +245,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workspace", default=None, help="workspace folder sent as rootUri (default: the file's)")
     parser.add_argument("--settle-s", type=float, default=0.0, help="wait after the first answer before typing")
     parser.add_argument("--no-baseline", action="store_true", help="skip the second Quill run without the index")
+    parser.add_argument("--settings", default=None, help="Quill settings (JSON) of the first run")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args(argv)
     quill, jedi, keys, qualities = asyncio.run(run(args))

@@ -12,7 +12,7 @@ DEFAULT_CONFIDENCE_THRESHOLD = -3.0
 # (configurable: inline.cut_logprob; chosen with quill eval, BENCHMARKS.md "Show less, right").
 DEFAULT_CUT_LOGPROB = -1.5
 # A suggestion is withheld when its calibrated chance of being exactly right is under this (inline.min_confidence).
-DEFAULT_MIN_CONFIDENCE = 0.4
+DEFAULT_MIN_CONFIDENCE = 0.3
 
 
 @dataclass(frozen=True)
