@@ -98,7 +98,10 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     if any(gen.stop_reason == "cancelled" for gen in gens):
         return []
     found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
-    if lazy and not found:
+    # Spares start from less likely first tokens: when the gate withheld the greedy branch, they would be
+    # withheld too, and running them doubled the time of an empty answer.
+    withheld = all(g.stop_reason == "unsure" and not g.token_ids for g in gens)
+    if lazy and not found and not withheld:
         gens = _doubtless(run(SPARE_BRANCHES, skip=n), engine, options, heal, mixer)
         if any(gen.stop_reason == "cancelled" for gen in gens):
             return []

@@ -102,11 +102,17 @@ class Mixer:
         self.rule, self.local, self.project, self.exclude = rule, local, project, exclude
         self.lookups = 0
         self.matched = 0
+        # Branches share contexts, and the confidence gate asks again for the ones decoding asked for.
+        self._seen: dict[tuple[int, ...], Match | None] = {}
+
+    def _lookup(self, context: tuple[int, ...]) -> Match | None:
+        if context not in self._seen:
+            self._seen[context] = nested_match(context, self.rule, self.local, self.project, self.exclude)
+        return self._seen[context]
 
     def match(self, generated: Sequence[int]) -> Match | None:
-        context = (self.prefix + list(generated))[-self.rule.max_order:]
+        found = self._lookup(tuple((self.prefix + list(generated))[-self.rule.max_order:]))
         self.lookups += 1
-        found = nested_match(context, self.rule, self.local, self.project, self.exclude)
         self.matched += found is not None
         return found
 
@@ -118,8 +124,7 @@ class Mixer:
         the longest context seen)? How much of a suggestion the project vouches for."""
         flags = []
         for i, token in enumerate(generated):
-            context = (self.prefix + list(generated[:i]))[-self.rule.max_order:]
-            found = nested_match(context, self.rule, self.local, self.project, self.exclude)
+            found = self._lookup(tuple((self.prefix + list(generated[:i]))[-self.rule.max_order:]))
             flags.append(found is not None and int(found.ids[int(found.counts.argmax())]) == int(token))
         return flags
 
