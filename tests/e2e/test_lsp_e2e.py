@@ -18,8 +18,9 @@ INIT_SOURCE = "class Person:\n    def __init__(self, name):\n        self."
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient):
-    lsp_client.init_result = await lsp_client.initialize_session(
-        types.InitializeParams(capabilities=types.ClientCapabilities()))
+    # The pipeline's output is under test here, not the confidence gate (tests/lsp_server/inline/test_confidence.py).
+    lsp_client.init_result = await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), initialization_options={"inline": {"min_confidence": 0.0}}))
     yield
     await lsp_client.shutdown_session()
 

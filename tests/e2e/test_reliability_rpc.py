@@ -99,7 +99,8 @@ def test_every_request_gets_exactly_one_reply_with_the_right_code(tmp_path):
     try:
         before_initialize(server)
         # No confidence gate: the protocol is under test, and every inline request below must get items.
-        capabilities = server.initialize(options={"inline": {"min_confidence": 0.0}})["result"]["capabilities"]
+        whole = {"inline": {"min_confidence": 0.0, "cut_logprob": -50.0}}  # whole suggestions, no gate
+        capabilities = server.initialize(options=whole)["result"]["capabilities"]
         assert not [c for c in capabilities["executeCommandProvider"]["commands"] if c.startswith("quill.debug")]
         server.notify("textDocument/didOpen", {"textDocument": {**TD, "languageId": "python", "version": 1,
                                                                 "text": SOURCE}})
