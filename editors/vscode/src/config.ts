@@ -8,7 +8,7 @@
  */
 
 /** Sections of the server's configuration (lsp_server/config.py: QuillConfig). */
-export const SERVER_SECTIONS = ["inline", "completion", "docstring", "codegen", "model"] as const;
+export const SERVER_SECTIONS = ["inline", "completion", "docstring", "codegen", "project", "model"] as const;
 export type ServerSection = (typeof SERVER_SECTIONS)[number];
 
 /**
