@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from ..project.walk import root_of
 from ..server.language_server import QuillServer
@@ -74,7 +75,7 @@ async def register_watcher(ls: QuillServer) -> None:
                                       register_options=options)
     try:
         await asyncio.wait_for(ls.client_register_capability_async(types.RegistrationParams([registration])), 5.0)
-    except Exception as exc:  # noqa: BLE001 - a client that refuses keeps didSave updates only
+    except (JsonRpcException, asyncio.TimeoutError) as exc:  # a client that refuses keeps didSave updates only
         log.warning("client did not register the file watcher: %r", exc)
 
 

@@ -50,14 +50,26 @@ def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: Sto
                                         cache=cache, skip=skip, heal=heal, bias=mixer)
 
 
+def _prefix_decoder(engine: Engine):
+    """engine.decode memoized by token sequence (looked up late: a test's stand-in engine may have none)."""
+    seen: dict[tuple[int, ...], str] = {}
+
+    def decode(ids: list[int]) -> str:
+        key = tuple(ids)
+        if key not in seen:
+            seen[key] = engine.decode(ids)
+        return seen[key]
+    return decode
+
+
 def _doubtless(gens: list[Generation], engine: Engine, options: SuggestOptions, heal: str,
                mixer: Mixer | None) -> list[Generation]:
     """Show less, right: cut each generation at its first doubtful token, then to the longest start of its
     first line whose calibrated confidence reaches options.min_confidence (nothing if none does: withheld);
     mark what the confidence reads (the first line's tokens, which of them the project vouches for)."""
-    decode = lambda ids: engine.decode(ids)  # noqa: E731 - late: a test's stand-in engine may have none
     out = []
     for gen in gens:
+        decode = _prefix_decoder(engine)  # the stages below decode the same prefixes: once each
         gen = cut_at_doubt(gen, options.cut_logprob, heal, decode)
         n = gen.timings[FIRST_LINE_TOKENS] = first_line_tokens(gen, decode) if gen.token_ids else len(gen.logprobs)
         gen.timings[CACHE_AGREES] = mixer.agrees(gen.token_ids[:n]) if mixer is not None else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -39,6 +40,15 @@ class Snapshot:
     @property
     def nbytes(self) -> int:
         return self.base.nbytes + self.delta.nbytes + self.dead.nbytes
+
+    @cached_property
+    def base_index(self) -> dict[str, int]:
+        """Key -> its sequence in base (built at the first lookup that excludes a key)."""
+        return {key: i for i, key in enumerate(self.base_keys)}
+
+    @cached_property
+    def delta_index(self) -> dict[str, int]:
+        return {key: i for i, key in enumerate(self.delta_keys)}
 
 
 def merge_matches(parts: list[tuple[Match, float]]) -> Match | None:
@@ -117,10 +127,9 @@ class ProjectIndex:
         snap = self.snapshot
         order = self.limits.max_order
         dead = snap.dead.copy()
-        position = {key: i for i, key in enumerate(snap.base_keys)}
         for key in changed:
-            if key in position:
-                dead[position[key]] = True
+            if key in snap.base_index:
+                dead[snap.base_index[key]] = True
         delta_keys = tuple(sorted((set(snap.delta_keys) | changed) & self._tokens.keys()))
         delta_tokens = sum(len(self._tokens[k]) for k in delta_keys)
         dead_tokens = int(sum(len(snap.base.sequence_tokens(i)) for i in np.flatnonzero(dead)))
@@ -146,19 +155,19 @@ class ProjectIndex:
 
     def matches(self, context: Sequence[int], order: int, snap: Snapshot | None = None,
                 exclude: str | None = None) -> list[Match]:
-        """Counts after exactly `order` tokens of context, one Match per table that saw it."""
+        """Counts after exactly `order` tokens of context, one Match per table that saw it; `exclude` leaves
+        one key out (quill eval: the scored file)."""
         snap = snap or self.snapshot
         found = []
-        dead = snap.dead
-        if exclude is not None and exclude in snap.base_keys:
-            dead = dead.copy()
-            dead[snap.base_keys.index(exclude)] = True
-        for table, mask in ((snap.base, dead), (snap.delta, None)):
+        for table, where, dead in ((snap.base, snap.base_index, snap.dead), (snap.delta, snap.delta_index, None)):
             positions = table.positions(context, order)
-            if mask is not None and len(positions) and mask.any():
-                positions = positions[~mask[table.sequence_of(positions)]]
-            if table is snap.delta and exclude is not None and exclude in snap.delta_keys and len(positions):
-                positions = positions[table.sequence_of(positions) != snap.delta_keys.index(exclude)]
+            skip = where.get(exclude) if exclude is not None else None
+            if len(positions) and (skip is not None or (dead is not None and dead.any())):
+                sequences = table.sequence_of(positions)
+                keep = sequences != skip if skip is not None else np.ones(len(positions), dtype=bool)
+                if dead is not None:
+                    keep &= ~dead[sequences]
+                positions = positions[keep]
             if len(positions):
                 found.append(table.counts_at(positions, order))
         return found

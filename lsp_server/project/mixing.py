@@ -71,9 +71,9 @@ class LocalText:
     before: int | None = None  # concatenated position: only occurrences whose next token is < it
 
     @classmethod
-    def of(cls, ids: Sequence[int], max_order: int = 4, known: int | None = None) -> "LocalText":
-        """A cache of ids; with `known`, only ids[:known] may be read (eval scores a file on its prefix)."""
-        return cls(NgramTable([ids], max_order), None if known is None else known + 1)
+    def of(cls, ids: Sequence[int], max_order: int) -> "LocalText":
+        """A cache of ids (set `before` to read only a prefix of them: eval scores a file on its prefix)."""
+        return cls(NgramTable([ids], max_order))
 
 
 def nested_match(context: Sequence[int], rule: MixRule, local: LocalText | None = None,

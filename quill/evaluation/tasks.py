@@ -248,7 +248,9 @@ def _per_project(cuts, matches, similarities, shown) -> dict:
     out: dict[str, dict] = {}
     for (source, _), m, sim, s in zip(cuts, matches, similarities, shown):
         row = out.setdefault(project_of(source.rel), {"m": [], "sim": [], "shown": []})
-        row["m"].append(m), row["sim"].append(sim), row["shown"].append(s)
+        row["m"].append(m)
+        row["sim"].append(sim)
+        row["shown"].append(s)
     return {name: {"line_exact_match": mean_or_none(r["m"]), "line_edit_similarity": mean_or_none(r["sim"], digits=2),
                    "line_shown_share": mean_or_none(r["shown"]), "n_lines": len(r["m"])} for name, r in out.items()}
 
