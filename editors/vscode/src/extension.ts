@@ -1,34 +1,32 @@
 /**
  * Quill for VS Code: starts `quill serve` with vscode-languageclient for Python documents.
  *
- * Inline suggestions, completion, hover and code actions are the client's standard LSP features;
- * this file adds the server lookup, the settings, the status bar item and the two commands.
+ * Inline suggestions, completion, hover and code actions are the client's standard LSP features
+ * (client.ts); this file adds the server lookup, the settings, the status bar item and the commands.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { performance } from "node:perf_hooks";
 import * as vscode from "vscode";
-import {
-  ExecuteCommandRequest,
-  LanguageClient,
-  LanguageClientOptions,
-  MessageType,
-  ServerOptions,
-  ShowMessageNotification,
-  State,
-  TransportKind,
-} from "vscode-languageclient/node";
+import { ExecuteCommandRequest, LanguageClient, State } from "vscode-languageclient/node";
 
+import { createClient } from "./client";
 import { describeResult, executeParams, ExtensionCommand, SERVER_COMMANDS } from "./commands";
 import { contributedSettings, needsRestart, toServerSettings } from "./config";
-import { resolveServer, serverArgs } from "./serverPath";
-import { StatusModel } from "./status";
+import { inactiveReason, isEnabled, toggled, toggleKey } from "./enable";
+import { configuredServerPath, resolveServer, serverArgs } from "./serverPath";
+import { StatusModel, StatusView } from "./status";
 
 let client: LanguageClient | undefined;
 const status = new StatusModel();
 let statusItem: vscode.StatusBarItem;
 let output: vscode.LogOutputChannel;
 let settingNames: string[] = [];
+
+const CLICK: Record<StatusView["click"], string> = {
+  showOutput: "quill.showOutput",
+  restartServer: "quill.restartServer",
+  toggle: "quill.toggle",
+};
 
 function isExecutable(file: string): boolean {
   try {
@@ -50,82 +48,60 @@ function readSetting(name: string): unknown {
 }
 
 function redraw(): void {
-  const view = status.view();
+  const editor = vscode.window.activeTextEditor;
+  const view = status.view(editor ? inactiveReason(readSetting("enable"), editor.document.languageId) : undefined);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
-  statusItem.command = view.error ? "quill.showOutput" : status.current === "stopped" ? "quill.restartServer" : "quill.showOutput";
+  statusItem.command = CLICK[view.click];
 }
 
-function createClient(command: string): LanguageClient {
-  const serverOptions: ServerOptions = { command, args: serverArgs(), transport: TransportKind.stdio };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: "file", language: "python" },
-      { scheme: "untitled", language: "python" },
-    ],
-    outputChannel: output,
-    initializationOptions: toServerSettings(settingNames, readSetting),
-    middleware: {
-      // Inline suggestions drive the status bar's "generating" and "model loaded" states.
-      provideInlineCompletionItems: async (document, position, context, token, next) => {
-        status.requestStarted();
-        redraw();
-        const started = performance.now();
-        let answered: number | undefined;
-        try {
-          const result = await next(document, position, context, token);
-          answered = performance.now() - started;
-          return result;
-        } finally {
-          status.requestFinished(answered);
-          redraw();
-        }
-      },
-    },
-  };
-  const lc = new LanguageClient("quill", "Quill", serverOptions, clientOptions);
-  // Replaces the client's default handler: show the message as it does, and mark errors in the status bar.
-  lc.onNotification(ShowMessageNotification.type, (message) => {
-    if (message.type === MessageType.Error) {
-      status.error(message.message.replace(/^Quill: /, ""));
-      redraw();
-      void vscode.window.showErrorMessage(message.message, "Show Output").then((choice) => {
-        if (choice) {
-          output.show();
-        }
-      });
-    } else if (message.type === MessageType.Warning) {
-      void vscode.window.showWarningMessage(message.message);
-    } else {
-      void vscode.window.showInformationMessage(message.message);
-    }
-  });
-  lc.onDidChangeState((event) => {
-    if (event.newState === State.Running) {
-      status.running(lc.initializeResult?.serverInfo?.version);
-    } else if (event.newState === State.Stopped) {
-      status.stopped();
-    } else {
-      status.starting();
-    }
-    redraw();
-  });
-  return lc;
+/** Flip `quill.enable` for the active editor's language (or "*"), where the value now in force lives. */
+async function toggle(): Promise<void> {
+  const key = toggleKey(vscode.window.activeTextEditor?.document.languageId);
+  const config = vscode.workspace.getConfiguration("quill");
+  const inspected = config.inspect("enable");
+  const target =
+    inspected?.workspaceFolderValue !== undefined
+      ? vscode.ConfigurationTarget.WorkspaceFolder
+      : inspected?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+  const next = toggled(config.get("enable"), key);
+  await config.update("enable", next, target);
+  const which = key === "*" ? "all languages" : key;
+  output.info(`quill.enable: suggestions ${isEnabled(next, key) ? "on" : "off"} for ${which}`);
+  redraw();
 }
 
-async function start(): Promise<void> {
+/** The server executable for this workspace; in Restricted Mode nothing from the workspace (serverPath.ts). */
+function findServer(): ReturnType<typeof resolveServer> {
+  const trusted = vscode.workspace.isTrusted;
   const folders = (vscode.workspace.workspaceFolders ?? [])
     .filter((f) => f.uri.scheme === "file")
     .map((f) => f.uri.fsPath);
+  const config = vscode.workspace.getConfiguration("quill");
+  const configured = configuredServerPath(
+    { effective: config.get<string>("server.path"), user: config.inspect<string>("server.path")?.globalValue },
+    trusted,
+  );
   const resolution = resolveServer({
-    configured: vscode.workspace.getConfiguration("quill").get<string>("server.path"),
+    configured,
     workspaceFolders: folders,
     env: process.env,
     platform: process.platform,
     homeDir: os.homedir(),
     isExecutable,
+    trusted,
   });
+  for (const file of resolution.skipped) {
+    output.warn(`Restricted Mode: not running ${file} from the untrusted workspace; trust the workspace to use it.`);
+  }
+  return resolution;
+}
+
+async function start(): Promise<void> {
+  const resolution = findServer();
   if (!resolution.ok) {
     status.error("server not found");
     redraw();
@@ -139,7 +115,13 @@ async function start(): Promise<void> {
   output.info(`starting ${resolution.command} ${serverArgs().join(" ")} (found in ${resolution.source})`);
   status.starting();
   redraw();
-  client = createClient(resolution.command);
+  client = createClient(resolution.command, {
+    status,
+    redraw,
+    output,
+    enabled: (languageId) => isEnabled(readSetting("enable"), languageId),
+    initializationOptions: toServerSettings(settingNames, readSetting),
+  });
   try {
     await client.start();
   } catch (err) {
@@ -190,6 +172,19 @@ async function runOnCursor(command: ExtensionCommand): Promise<void> {
   }
 }
 
+async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
+  if (!event.affectsConfiguration("quill")) {
+    return;
+  }
+  redraw(); // quill.enable
+  if (needsRestart((section) => event.affectsConfiguration(section))) {
+    await restart();
+  } else if (client?.state === State.Running) {
+    const settings = toServerSettings(settingNames, readSetting, { exclude: ["model"] });
+    await client.sendNotification("workspace/didChangeConfiguration", { settings: { quill: settings } });
+  }
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Quill", { log: true });
   statusItem = vscode.window.createStatusBarItem("quill.status", vscode.StatusBarAlignment.Right, 100);
@@ -206,17 +201,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ),
     vscode.commands.registerCommand("quill.restartServer", restart),
     vscode.commands.registerCommand("quill.showOutput", () => output.show()),
-    vscode.workspace.onDidChangeConfiguration(async (event) => {
-      if (!event.affectsConfiguration("quill")) {
-        return;
-      }
-      if (needsRestart((section) => event.affectsConfiguration(section))) {
-        await restart();
-      } else if (client?.state === State.Running) {
-        const settings = toServerSettings(settingNames, readSetting, { exclude: ["model"] });
-        await client.sendNotification("workspace/didChangeConfiguration", { settings: { quill: settings } });
-      }
-    }),
+    vscode.commands.registerCommand("quill.toggle", toggle),
+    vscode.window.onDidChangeActiveTextEditor(redraw),
+    vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    // Trusted now: the workspace's own `quill` may run (Restricted Mode skipped it).
+    vscode.workspace.onDidGrantWorkspaceTrust(restart),
     { dispose: () => void stop() },
   );
   await start();

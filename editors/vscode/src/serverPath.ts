@@ -3,6 +3,11 @@
  *
  * Order: the `quill.server.path` setting; a virtual environment in a workspace folder (`.venv`,
  * `venv`, `env`); `quill` on PATH. The Neovim plugin searches in the same order.
+ *
+ * Trust: a cloned repository can ship a `.venv/bin/quill` that would run as you. In an untrusted
+ * workspace (Restricted Mode) nothing inside a workspace folder is run: no venv, no setting that
+ * names `${workspaceFolder}` or a relative path, no PATH entry inside a folder (or relative), and
+ * only the user's own value of the setting counts (`configuredServerPath`).
  */
 import * as path from "node:path";
 
@@ -19,13 +24,29 @@ export interface ResolveInput {
   homeDir: string;
   /** True when `file` exists and may be executed. */
   isExecutable: (file: string) => boolean;
+  /** `vscode.workspace.isTrusted`: false runs nothing from the workspace. */
+  trusted: boolean;
 }
 
 export type ServerSource = "setting" | "workspace venv" | "PATH";
 
+/** `skipped`: project-local executables left alone because the workspace is not trusted. */
 export type Resolution =
-  | { ok: true; command: string; source: ServerSource }
-  | { ok: false; message: string };
+  | { ok: true; command: string; source: ServerSource; skipped: string[] }
+  | { ok: false; message: string; skipped: string[] };
+
+/** The `quill.server.path` values VS Code knows (`WorkspaceConfiguration.inspect` and `get`). */
+export interface ConfiguredValues {
+  /** `get()`: the effective value. */
+  effective?: string;
+  /** `inspect().globalValue`: the user's own settings. */
+  user?: string;
+}
+
+/** The setting to honour: in an untrusted workspace, only the user's own value, never a workspace's. */
+export function configuredServerPath(values: ConfiguredValues, trusted: boolean): string | undefined {
+  return trusted ? values.effective : values.user;
+}
 
 function pathFor(platform: NodeJS.Platform): path.PlatformPath {
   return platform === "win32" ? path.win32 : path.posix;
@@ -63,16 +84,35 @@ export function expandPath(value: string, input: Pick<ResolveInput, "workspaceFo
   return out;
 }
 
-/** Search PATH for `name`; the first executable match, or undefined. */
-export function searchPath(name: string, input: ResolveInput): string | undefined {
+/** True when `file` is `folder` or lies under it. */
+export function isInside(file: string, folder: string, platform: NodeJS.Platform): boolean {
+  const p = pathFor(platform);
+  const rel = p.relative(folder, file);
+  return rel === "" || (!rel.startsWith("..") && !p.isAbsolute(rel));
+}
+
+/** True when an untrusted workspace may not run `file`: it is relative or inside a workspace folder. */
+function projectLocal(file: string, input: ResolveInput): boolean {
+  return !pathFor(input.platform).isAbsolute(file) || input.workspaceFolders.some((f) => isInside(file, f, input.platform));
+}
+
+/**
+ * Search PATH for `name`; the first executable match, or undefined. Untrusted: matches that are
+ * project-local are added to `skipped` instead.
+ */
+export function searchPath(name: string, input: ResolveInput, skipped: string[] = []): string | undefined {
   const p = pathFor(input.platform);
   const dirs = pathVariable(input.env, input.platform).split(p.delimiter).filter(Boolean);
   for (const dir of dirs) {
     for (const candidate of executableNames(name, input.platform, input.env)) {
       const file = p.join(dir, candidate);
-      if (input.isExecutable(file)) {
+      if (!input.isExecutable(file)) {
+        continue;
+      }
+      if (input.trusted || !projectLocal(file, input)) {
         return file;
       }
+      skipped.push(file);
     }
   }
   return undefined;
@@ -85,38 +125,57 @@ export function venvCandidates(input: Pick<ResolveInput, "workspaceFolders" | "p
   return input.workspaceFolders.flatMap((folder) => VENV_DIRS.map((venv) => p.join(folder, venv, bin, exe)));
 }
 
+const RESTRICTED = "the workspace is not trusted (Restricted Mode), so Quill runs nothing from it";
+
+/** The `quill.server.path` setting, when set: an error rather than a silent fallback when it points nowhere. */
+function resolveConfigured(configured: string, input: ResolveInput): Resolution {
+  const p = pathFor(input.platform);
+  const skipped: string[] = [];
+  const expanded = expandPath(configured, input);
+  // A bare name ("quill", "quill-dev") is looked up on PATH, as a shell would.
+  if (!p.isAbsolute(expanded) && !/[\\/]/.test(expanded)) {
+    const found = searchPath(expanded, input, skipped);
+    return found
+      ? { ok: true, command: found, source: "setting", skipped }
+      : { ok: false, message: `quill.server.path is "${configured}", which is not on PATH${skipped.length ? ` outside the workspace: ${RESTRICTED}` : ""}.`, skipped };
+  }
+  // ${workspaceFolder} and relative paths choose a file by the workspace opened, so they need trust.
+  if (!input.trusted && (/\$\{workspaceFolder\}/.test(configured) || projectLocal(expanded, input))) {
+    return { ok: false, message: `quill.server.path "${configured}" is inside the workspace, and ${RESTRICTED}. Trust the workspace, or set an absolute path outside it.`, skipped: [expanded] };
+  }
+  return input.isExecutable(expanded)
+    ? { ok: true, command: expanded, source: "setting", skipped }
+    : { ok: false, message: `quill.server.path is "${configured}", but ${expanded} is not an executable file.`, skipped };
+}
+
 /** Where the server is; a message for the user when it is nowhere. */
 export function resolveServer(input: ResolveInput): Resolution {
   const configured = input.configured?.trim();
   if (configured) {
-    const p = pathFor(input.platform);
-    const expanded = expandPath(configured, input);
-    // A bare name ("quill", "quill-dev") is looked up on PATH, as a shell would.
-    if (!p.isAbsolute(expanded) && !/[\\/]/.test(expanded)) {
-      const found = searchPath(expanded, input);
-      return found
-        ? { ok: true, command: found, source: "setting" }
-        : { ok: false, message: `quill.server.path is "${configured}", which is not on PATH.` };
-    }
-    return input.isExecutable(expanded)
-      ? { ok: true, command: expanded, source: "setting" }
-      : { ok: false, message: `quill.server.path is "${configured}", but ${expanded} is not an executable file.` };
+    return resolveConfigured(configured, input);
   }
+  const skipped: string[] = [];
   for (const candidate of venvCandidates(input)) {
-    if (input.isExecutable(candidate)) {
-      return { ok: true, command: candidate, source: "workspace venv" };
+    if (!input.isExecutable(candidate)) {
+      continue;
     }
+    if (input.trusted) {
+      return { ok: true, command: candidate, source: "workspace venv", skipped };
+    }
+    skipped.push(candidate);
   }
-  const onPath = searchPath("quill", input);
+  const onPath = searchPath("quill", input, skipped);
   if (onPath) {
-    return { ok: true, command: onPath, source: "PATH" };
+    return { ok: true, command: onPath, source: "PATH", skipped };
   }
   const where = input.workspaceFolders.length > 0 ? "in the workspace's .venv, venv or env, nor on PATH" : "on PATH";
+  const restricted = skipped.length > 0 ? ` ${skipped.join(", ")} was not run: ${RESTRICTED}; trust the workspace to use it.` : "";
   return {
     ok: false,
     message:
-      `The Quill language server (\`quill\`) was not found ${where}. ` +
+      `The Quill language server (\`quill\`) was not found ${where}.${restricted} ` +
       "Install it (`pip install -e .` in a Quill checkout) or set quill.server.path.",
+    skipped,
   };
 }
 

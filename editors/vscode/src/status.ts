@@ -1,70 +1,91 @@
 /**
  * What the status bar item says (pure: unit-tested in Node; extension.ts draws it).
  *
- * The server sends no "model loaded" message, so the item says "loading" until the first answer
- * to a suggestion request, and shows an error when the server reports one (window/showMessage
- * of type Error, e.g. the model bundle is unusable) or stops.
+ * Driven by what the server reports, not by guesses: its work-done progress (`$/progress` begin /
+ * report / end: "Quill: loading model", "Quill: indexing the workspace"), its error messages
+ * (`window/logMessage` and `window/showMessage` of type Error), the client's state, and the suggestion
+ * requests in flight. A language turned off in `quill.enable` (or not served) shows "inactive".
  */
 
-export type Phase = "stopped" | "starting" | "loading" | "ready" | "generating" | "error";
+export type Phase = "stopped" | "starting" | "running" | "error";
+
+/** LSP MessageType: Error 1, Warning 2, Info 3, Log 4, Debug 5. */
+export const MESSAGE_ERROR = 1;
+export const MESSAGE_WARNING = 2;
+
+/** A `$/progress` value (LSP WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd). */
+export type ProgressValue =
+  | { kind: "begin"; title: string; message?: string; percentage?: number }
+  | { kind: "report"; message?: string; percentage?: number }
+  | { kind: "end"; message?: string };
+
+export type ProgressToken = string | number;
+
+interface Task {
+  title: string;
+  message?: string;
+  percentage?: number;
+  /** Begun after the error now shown: its end means the server finished new work since. */
+  afterError: boolean;
+}
 
 export interface StatusView {
   text: string;
   tooltip: string;
   error: boolean;
+  /** What a click does. */
+  click: "showOutput" | "restartServer" | "toggle";
+}
+
+/** `Quill: loading model` -> `loading model`. */
+function shortTitle(title: string): string {
+  return title.replace(/^Quill: /, "");
+}
+
+function describeTask(task: { title: string; message?: string; percentage?: number }): string {
+  const message = task.message ? `: ${task.message}` : "";
+  const percentage = task.percentage !== undefined ? ` (${Math.round(task.percentage)}%)` : "";
+  return `${shortTitle(task.title)}${message}${percentage}`;
 }
 
 export class StatusModel {
   private phase: Phase = "stopped";
+  private errorText = "";
+  private version = "";
+  private tasks = new Map<ProgressToken, Task>();
+  private finished: string[] = [];
+  private warning = "";
   private inflight = 0;
-  private detail = "";
   private lastMs: number | undefined;
-  private modelAnswered = false;
 
   get current(): Phase {
     return this.phase;
   }
 
+  /** Titles of the server's work in progress, oldest first. */
+  get working(): string[] {
+    return [...this.tasks.values()].map((t) => shortTitle(t.title));
+  }
+
   starting(): void {
     this.phase = "starting";
+    this.errorText = this.warning = "";
+    this.tasks.clear();
+    this.finished = [];
     this.inflight = 0;
-    this.modelAnswered = false;
-    this.detail = "";
   }
 
-  /** The client is running (initialize answered); the model loads in the background. */
+  /** The client is running (initialize answered). */
   running(serverVersion?: string): void {
-    this.detail = serverVersion ? `quill serve ${serverVersion}` : "";
+    this.version = serverVersion ?? "";
     if (this.phase !== "error") {
-      this.phase = this.modelAnswered ? "ready" : "loading";
+      this.phase = "running";
     }
   }
 
-  requestStarted(): void {
-    this.inflight += 1;
-    if (this.phase !== "error" && this.phase !== "stopped") {
-      this.phase = "generating";
-    }
-  }
-
-  /** A suggestion request ended; `ms` when the server answered, undefined when it failed or was cancelled. */
-  requestFinished(ms?: number): void {
-    this.inflight = Math.max(0, this.inflight - 1);
-    if (ms !== undefined) {
-      this.modelAnswered = true;
-      this.lastMs = ms;
-    }
-    if (this.phase === "generating" && this.inflight === 0) {
-      this.phase = this.modelAnswered ? "ready" : "loading";
-    }
-  }
-
-  error(message: string): void {
-    this.phase = "error";
-    this.detail = message;
-  }
-
+  /** The server process ended; with a message it is an error. */
   stopped(message?: string): void {
+    this.tasks.clear();
     this.inflight = 0;
     if (message) {
       this.error(message);
@@ -73,23 +94,98 @@ export class StatusModel {
     }
   }
 
-  view(): StatusView {
-    const suffix = this.detail ? ` (${this.detail})` : "";
-    switch (this.phase) {
-      case "starting":
-        return { text: "$(loading~spin) Quill", tooltip: "Quill: starting the server", error: false };
-      case "loading":
-        return { text: "$(loading~spin) Quill", tooltip: `Quill: server running, model loading${suffix}`, error: false };
-      case "ready": {
-        const ms = this.lastMs !== undefined ? `, last suggestion in ${Math.round(this.lastMs)} ms` : "";
-        return { text: "$(check) Quill", tooltip: `Quill: model loaded${ms}${suffix}`, error: false };
-      }
-      case "generating":
-        return { text: "$(sync~spin) Quill", tooltip: "Quill: generating a suggestion", error: false };
-      case "error":
-        return { text: "$(error) Quill", tooltip: `Quill: ${this.detail || "error"} (click for the output)`, error: true };
-      default:
-        return { text: "$(circle-slash) Quill", tooltip: "Quill: server stopped (click to restart)", error: false };
+  error(message: string): void {
+    this.phase = "error";
+    this.errorText = message.replace(/^Quill: /, "");
+    for (const task of this.tasks.values()) {
+      task.afterError = false;
     }
+  }
+
+  /** A window/logMessage or window/showMessage: errors stick, the last warning goes in the tooltip. */
+  message(type: number, text: string): void {
+    if (type === MESSAGE_ERROR) {
+      this.error(text);
+    } else if (type === MESSAGE_WARNING) {
+      this.warning = text.replace(/^Quill: /, "");
+    }
+  }
+
+  /**
+   * One `$/progress` notification. An error sticks until a restart or until work that the server
+   * began after it ends (e.g. a model reloaded after the setting was fixed).
+   */
+  progress(token: ProgressToken, value: ProgressValue): void {
+    if (value.kind === "begin") {
+      const afterError = this.phase === "error";
+      this.tasks.set(token, { title: value.title, message: value.message, percentage: value.percentage, afterError });
+      return;
+    }
+    const task = this.tasks.get(token);
+    if (task === undefined) {
+      return; // a report or end without a begin (or after a restart)
+    }
+    if (value.kind === "report") {
+      task.message = value.message ?? task.message;
+      task.percentage = value.percentage ?? task.percentage;
+      return;
+    }
+    this.tasks.delete(token);
+    this.finished = [...this.finished.filter((f) => !f.startsWith(shortTitle(task.title))), describeTask({ title: task.title, message: value.message })];
+    if (task.afterError && this.phase === "error") {
+      this.phase = "running";
+      this.errorText = "";
+    }
+  }
+
+  requestStarted(): void {
+    this.inflight += 1;
+  }
+
+  /** A suggestion request ended; `ms` when the server answered, undefined when it failed or was cancelled. */
+  requestFinished(ms?: number): void {
+    this.inflight = Math.max(0, this.inflight - 1);
+    if (ms !== undefined) {
+      this.lastMs = ms;
+    }
+  }
+
+  private details(): string[] {
+    const lines = [...this.tasks.values()].map(describeTask);
+    lines.push(...this.finished);
+    if (this.lastMs !== undefined) {
+      lines.push(`last suggestion in ${Math.round(this.lastMs)} ms`);
+    }
+    if (this.warning) {
+      lines.push(`last warning: ${this.warning}`);
+    }
+    if (this.version) {
+      lines.push(`quill serve ${this.version}`);
+    }
+    return lines;
+  }
+
+  /** The item for the active editor; `inactive` is why Quill makes no suggestions there (enable.ts). */
+  view(inactive?: string): StatusView {
+    const details = this.details().map((line) => `\n${line}`).join("");
+    switch (this.phase) {
+      case "stopped":
+        return { text: "$(debug-disconnect) Quill", tooltip: "Quill: server stopped (click to restart)", error: false, click: "restartServer" };
+      case "starting":
+        return { text: "$(loading~spin) Quill", tooltip: "Quill: starting the server", error: false, click: "showOutput" };
+      case "error":
+        return { text: "$(error) Quill", tooltip: `Quill: ${this.errorText || "error"} (click for the output)${details}`, error: true, click: "showOutput" };
+    }
+    if (inactive !== undefined) {
+      return { text: "$(circle-slash) Quill: inactive", tooltip: `Quill: inactive, ${inactive} (click to toggle)${details}`, error: false, click: "toggle" };
+    }
+    const task = [...this.tasks.values()].pop();
+    if (task !== undefined) {
+      const pct = task.percentage !== undefined ? ` ${Math.round(task.percentage)}%` : "";
+      return { text: `$(loading~spin) Quill${pct}`, tooltip: `Quill: working${details}`, error: false, click: "showOutput" };
+    }
+    const icon = this.inflight > 0 ? "$(sync~spin)" : "$(check)";
+    const state = this.inflight > 0 ? "generating a suggestion" : "ready";
+    return { text: `${icon} Quill`, tooltip: `Quill: ${state} (click to turn suggestions off)${details}`, error: false, click: "toggle" };
   }
 }

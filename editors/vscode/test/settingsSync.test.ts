@@ -17,6 +17,15 @@ const props: Record<string, Record<string, unknown>> = packageJson.contributes.c
 const DUMP = `
 import dataclasses, json, typing
 from lsp_server.config import QuillConfig
+SIMPLE = {bool: "boolean", int: "integer", float: "number", str: "string"}
+def kind_of(hint):
+    """(JSON schema type, type of the items of an array or None)."""
+    if hint in SIMPLE:
+        return SIMPLE[hint], None
+    if typing.get_origin(hint) is list:  # list[str]
+        return "array", SIMPLE[typing.get_args(hint)[0]]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]  # str | None
+    return [SIMPLE[args[0]], "null"], None
 out = {}
 for f in dataclasses.fields(QuillConfig):
     section = f.default_factory()
@@ -24,12 +33,8 @@ for f in dataclasses.fields(QuillConfig):
     limits = section.limits() if hasattr(section, "limits") else {}
     choices = section.choices() if hasattr(section, "choices") else {}
     for g in dataclasses.fields(section):
-        hint = hints[g.name]
-        kind = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(hint)
-        if kind is None:
-            args = [a for a in typing.get_args(hint) if a is not type(None)]
-            kind = [{bool: "boolean", int: "integer", float: "number", str: "string"}[args[0]], "null"]
-        out[f"{f.name}.{g.name}"] = {"type": kind, "default": getattr(section, g.name),
+        kind, items = kind_of(hints[g.name])
+        out[f"{f.name}.{g.name}"] = {"type": kind, "items": items, "default": getattr(section, g.name),
                                      "limits": limits.get(g.name), "choices": choices.get(g.name)}
 print(json.dumps(out))
 `;
@@ -37,7 +42,8 @@ print(json.dumps(out))
 const python = findPython();
 
 test("package.json contributes every server setting with its type, default, limits and choices", { skip: SKIP_WITHOUT_PYTHON }, () => {
-  const server: Record<string, { type: unknown; default: unknown; limits: [number, number] | null; choices: string[] | null }> =
+  type Spec = { type: unknown; items: string | null; default: unknown; limits: [number, number] | null; choices: string[] | null };
+  const server: Record<string, Spec> =
     JSON.parse(execFileSync(python!, ["-c", DUMP], { cwd: repo, encoding: "utf8" }));
   const contributed = new Map<string, string>();
   for (const name of contributedSettings(packageJson)) {
@@ -55,6 +61,7 @@ test("package.json contributes every server setting with its type, default, limi
     const where = `${contributed.get(key)} (server ${key})`;
     assert.deepEqual(prop.type, spec.type, `${where}: type`);
     assert.deepEqual(prop.default, spec.default, `${where}: default`);
+    assert.deepEqual((prop.items as { type?: string } | undefined)?.type ?? null, spec.items, `${where}: items`);
     assert.deepEqual(spec.limits ? [prop.minimum, prop.maximum] : null, spec.limits, `${where}: minimum/maximum`);
     assert.deepEqual(prop.enum ?? null, spec.choices, `${where}: enum`);
   }
