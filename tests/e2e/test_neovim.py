@@ -58,7 +58,7 @@ def _expect(nvim_run, *names: str) -> None:
 
 
 def test_neovim_plugin_finds_root_and_server_and_fits_items_to_the_cursor(nvim_run):
-    _expect(nvim_run, "root is the folder with a marker; the server comes from its .venv or the cmd option",
+    _expect(nvim_run, "root is the folder with a marker; the server comes from the cmd option, PATH or a trusted .venv",
             "server items are fitted to the cursor (typed prefix removed, UTF-16 ranges, several lines)")
 
 

@@ -1,4 +1,5 @@
---- :QuillDocstring and :QuillGenerate: the server's quill.generateDocstring / quill.generateBody.
+--- User commands: :Quill toggle|enable|disable|status, and :QuillDocstring / :QuillGenerate (the
+--- server's quill.generateDocstring / quill.generateBody).
 local compat = require("quill.compat")
 local server = require("quill.server")
 
@@ -28,6 +29,7 @@ function M.run(command, bufnr, on_done)
   }
   compat.request(client, "workspace/executeCommand", params, function(err, result)
     if err then
+      require("quill.events").request_error(err, client.id, command)
       notify(command .. " failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     elseif is_workspace_edit(result) then
       -- A server that answers with the edit instead of sending workspace/applyEdit.
@@ -41,7 +43,47 @@ function M.run(command, bufnr, on_done)
   end, bufnr)
 end
 
+local function switch(action)
+  return function()
+    require("quill")[action]()
+    notify("suggestions " .. (require("quill.config").options.inline.enabled and "on" or "off"))
+  end
+end
+
+local subcommands = {
+  toggle = switch("toggle"),
+  enable = switch("enable"),
+  disable = switch("disable"),
+  status = function()
+    notify(table.concat(require("quill.status").describe(vim.api.nvim_get_current_buf()), "\n"))
+  end,
+}
+
+local function quill_command(args)
+  local name = args.fargs[1] or "status"
+  local run_it = subcommands[name]
+  if not run_it then
+    local names = vim.tbl_keys(subcommands)
+    table.sort(names)
+    notify(("unknown subcommand %q (one of: %s)"):format(name, table.concat(names, ", ")), vim.log.levels.ERROR)
+    return
+  end
+  run_it()
+end
+
+local function complete(lead)
+  local names = vim.tbl_filter(function(name)
+    return name:sub(1, #lead) == lead
+  end, vim.tbl_keys(subcommands))
+  table.sort(names)
+  return names
+end
+
+--- Define the user commands (plugin/quill.lua does at startup; setup() again, harmlessly).
 function M.create()
+  vim.api.nvim_create_user_command("Quill", quill_command, {
+    nargs = "?", complete = complete, desc = "Quill: toggle|enable|disable|status",
+  })
   vim.api.nvim_create_user_command("QuillDocstring", function()
     M.run("quill.generateDocstring")
   end, { desc = "Quill: write a docstring for the function at the cursor" })

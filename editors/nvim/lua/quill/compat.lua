@@ -3,6 +3,34 @@ local M = {}
 
 local has_011 = vim.fn.has("nvim-0.11") == 1
 
+--- libuv: vim.uv on 0.10+, vim.loop before.
+M.uv = vim.uv or vim.loop
+
+--- vim.secure (0.9+: a trust list of files, asked about once), or nil.
+function M.secure()
+  local ok, secure = pcall(function()
+    return vim.secure
+  end)
+  if ok and type(secure) == "table" and type(secure.read) == "function" then
+    return secure
+  end
+  return nil
+end
+
+--- Report functions of :checkhealth: vim.health.start/ok/... on 0.10+, report_start/report_ok/... before
+--- (0.8-0.9 in vim.health, 0.7 in the `health` module).
+function M.health()
+  local h = vim.health
+  if type(h) == "table" and type(h.start) == "function" then
+    return { start = h.start, ok = h.ok, info = h.info, warn = h.warn, error = h.error }
+  end
+  if type(h) ~= "table" or type(h.report_start) ~= "function" then
+    h = require("health")
+  end
+  return { start = h.report_start, ok = h.report_ok, info = h.report_info, warn = h.report_warn,
+           error = h.report_error }
+end
+
 --- client:request on 0.11+, client.request before (the dot form is deprecated there).
 function M.request(client, method, params, handler, bufnr)
   if has_011 then

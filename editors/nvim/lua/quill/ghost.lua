@@ -5,6 +5,8 @@
 --- mode or a completion menu clears the suggestion. Typing the suggestion's next characters keeps it.
 local config = require("quill.config")
 local compat = require("quill.compat")
+local events = require("quill.events")
+local items = require("quill.items")
 local server = require("quill.server")
 
 local M = {}
@@ -16,7 +18,7 @@ M.ns = api.nvim_create_namespace("quill.ghost")
 local state = {
   timer = nil,
   request = nil, -- { client = , id = }
-  shown = nil, -- { bufnr, row, col, lines, tick, mark }
+  shown = nil, -- { bufnr, row, col, lines, tick, mark, alternatives, index }
   generation = 0, -- bumped by every request and dismiss: older answers are dropped
 }
 
@@ -86,8 +88,9 @@ local function display(text)
   return (text:gsub("\t", string.rep(" ", vim.bo.tabstop)))
 end
 
---- Draw `lines` as ghost text at (row, col) of `bufnr` (0-based row, byte col).
-function M.render(bufnr, row, col, lines)
+--- Draw `lines` as ghost text at (row, col) of `bufnr` (0-based row, byte col); `alternatives` (with
+--- `lines` at `index`) are what the next/previous keys cycle through.
+function M.render(bufnr, row, col, lines, alternatives, index)
   M.clear()
   if #lines == 0 or (#lines == 1 and lines[1] == "") then
     return
@@ -124,50 +127,12 @@ function M.render(bufnr, row, col, lines)
     bufnr = bufnr, row = row, col = col, lines = lines, mark = mark,
     tick = api.nvim_buf_get_changedtick(bufnr),
     before = line:sub(1, col),
+    alternatives = alternatives or { lines },
+    index = index or 1,
   }
 end
 
-local function item_text(item)
-  local text = item.insertText
-  if type(text) == "table" then -- StringValue (a snippet): show and insert its plain text
-    text = (text.value or ""):gsub("%${%d+:([^}]*)}", "%1"):gsub("%$%d+", "")
-  end
-  return type(text) == "string" and text or ""
-end
-
---- Lines to show for `item` with the cursor at (row, col), or nil if it does not fit there.
-function M.lines_for(item, line, row, col, encoding)
-  local text = item_text(item)
-  if item.range then
-    local start, finish = item.range.start, item.range["end"]
-    if start.line ~= row or finish.line ~= row then
-      return nil
-    end
-    local start_col = compat.byte_col(line, start.character, encoding)
-    local end_col = compat.byte_col(line, finish.character, encoding)
-    if start_col > col or end_col < col then
-      return nil
-    end
-    -- The item replaces [start, end): what the user typed before the cursor must be its prefix,
-    -- and what follows the cursor inside the range must be a suffix we can keep.
-    local typed = line:sub(start_col + 1, col)
-    if text:sub(1, #typed) ~= typed then
-      return nil
-    end
-    text = text:sub(#typed + 1)
-    local replaced = line:sub(col + 1, end_col)
-    if replaced ~= "" then
-      if text:sub(-#replaced) ~= replaced then
-        return nil
-      end
-      text = text:sub(1, #text - #replaced)
-    end
-  end
-  if text == "" then
-    return nil
-  end
-  return vim.split(text, "\n", { plain = true })
-end
+M.lines_for = items.lines_for
 
 local function on_result(generation, bufnr, tick, row, col, client, err, result)
   if err or not result or generation ~= state.generation then
@@ -181,14 +146,10 @@ local function on_result(generation, bufnr, tick, row, col, client, err, result)
   if r ~= row or c ~= col then
     return
   end
-  local items = result.items or result
   local line = api.nvim_buf_get_lines(bufnr, row, row + 1, true)[1]
-  for _, item in ipairs(items) do
-    local lines = M.lines_for(item, line, row, col, client.offset_encoding or "utf-16")
-    if lines then
-      M.render(bufnr, row, col, lines)
-      return
-    end
+  local found = items.alternatives(result.items or result, line, row, col, client.offset_encoding or "utf-16")
+  if #found > 0 then
+    M.render(bufnr, row, col, found[1], found, 1)
   end
 end
 
@@ -211,6 +172,7 @@ function M.request(trigger_kind)
     if state.request and state.request.id == id then
       state.request = nil
     end
+    events.request_error(err, client.id, "textDocument/inlineCompletion")
     on_result(generation, bufnr, tick, row, col, client, err, result)
   end, bufnr)
   if ok and id then
@@ -218,10 +180,15 @@ function M.request(trigger_kind)
   end
 end
 
---- Request after the debounce delay, unless something newer happens first.
+--- Request after the debounce delay, unless something newer happens first (never in manual mode:
+--- inline.auto_trigger = false leaves requests to the trigger key).
 function M.schedule()
   stop_timer()
-  local timer = vim.loop.new_timer()
+  local inline = config.options.inline
+  if not (inline.enabled and inline.auto_trigger) then
+    return
+  end
+  local timer = compat.uv.new_timer()
   state.timer = timer
   timer:start(config.options.inline.debounce_ms, 0, vim.schedule_wrap(function()
     if state.timer ~= timer then
@@ -324,35 +291,34 @@ end
 
 --- Accept the suggestion up to the end of its next word (or the line break and the next indent).
 function M.accept_word()
-  return accept_part(function(lines)
-    local first = lines[1]
-    if first == "" and #lines > 1 then
-      local indent = lines[2]:match("^%s*")
-      local left = vim.list_slice(lines, 2)
-      left[1] = left[1]:sub(#indent + 1)
-      return { "", indent }, left
-    end
-    local word = first:match("^%s*[%w_]+") or first:match("^%s*[^%w_%s]+") or first
-    local left = vim.deepcopy(lines)
-    left[1] = first:sub(#word + 1)
-    if left[1] == "" and #left == 1 then
-      left = nil
-    end
-    return { word }, left
-  end)
+  return accept_part(items.split_word)
 end
 
 --- Accept the suggestion's first line (and the line break after it).
 function M.accept_line()
-  return accept_part(function(lines)
-    if #lines == 1 then
-      return lines, nil
-    end
-    local indent = lines[2]:match("^%s*")
-    local left = vim.list_slice(lines, 2)
-    left[1] = left[1]:sub(#indent + 1)
-    return { lines[1], indent }, left
-  end)
+  return accept_part(items.split_line)
+end
+
+--- Show the next (step 1) or previous (step -1) of the server's alternatives; false when none is shown.
+function M.cycle(step)
+  local lines = M.current()
+  if not lines then
+    return false
+  end
+  local shown = state.shown
+  local count = #shown.alternatives
+  local index = (shown.index - 1 + step) % count + 1
+  M.render(shown.bufnr, shown.row, shown.col, shown.alternatives[index], shown.alternatives, index)
+  return true
+end
+
+--- Position among the alternatives of the suggestion shown in this buffer: index, count (nil when none).
+function M.position()
+  local shown = state.shown
+  if shown and shown.bufnr == api.nvim_get_current_buf() then
+    return shown.index, #shown.alternatives
+  end
+  return nil
 end
 
 --- Autocommands of one attached buffer.

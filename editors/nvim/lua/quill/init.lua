@@ -1,17 +1,20 @@
 --- Quill for Neovim: `quill serve` through the built-in LSP client, with ghost-text suggestions.
 ---
 ---   require("quill").setup({})      -- Neovim 0.7+
+---   vim.lsp.enable("quill")         -- or this on 0.11+ (lsp/quill.lua), without setup()
 local config = require("quill.config")
 local server = require("quill.server")
 local ghost = require("quill.ghost")
 local native = require("quill.native")
-local commands = require("quill.commands")
+local keymaps = require("quill.keymaps")
+local status = require("quill.status")
 
 local M = {}
 
 local api = vim.api
-local use_native = false -- Neovim's own inline completion is there and wanted
-local native_bufs = {} -- buffers where it was enabled
+local attached = {} -- buffers Quill attached to: bufnr -> true
+local inline_ready = {} -- buffers whose suggestions (autocommands or native UI, keys) are set up
+local native_bufs = {} -- buffers where Neovim's own inline completion shows them
 
 local function ui()
   return native_bufs[api.nvim_get_current_buf()] and native or ghost
@@ -37,8 +40,21 @@ function M.dismiss()
   return ui().dismiss()
 end
 
---- Ask for a suggestion at the cursor now.
+--- Show the server's next alternative suggestion (false when none is shown).
+function M.next()
+  return ui().cycle(1)
+end
+
+--- Show the previous alternative suggestion.
+function M.prev()
+  return ui().cycle(-1)
+end
+
+--- Ask for a suggestion at the cursor now (the only way one comes in manual mode).
 function M.trigger()
+  if not config.options.inline.enabled then
+    return
+  end
   if ui() == native then
     return native.request()
   end
@@ -51,102 +67,97 @@ end
 
 --- :QuillDocstring / :QuillGenerate as functions.
 function M.generate_docstring()
-  commands.run("quill.generateDocstring")
+  require("quill.commands").run("quill.generateDocstring")
 end
 
 function M.generate_body()
-  commands.run("quill.generateBody")
+  require("quill.commands").run("quill.generateBody")
 end
 
-local function termcodes(keys)
-  return api.nvim_replace_termcodes(keys, true, false, true)
+-- Neovim's own inline completion is there and wanted (manual mode needs Quill's renderer: the built-in
+-- one asks on every keystroke).
+local function wants_native()
+  local inline = config.options.inline
+  return inline.native ~= false and inline.auto_trigger ~= false and native.available()
 end
 
--- The mapping a key had before Quill's, so that the fallback keeps it.
-local previous = {}
-
--- Expression results are in <> notation; vim.keymap.set turns them into key codes.
-local function fallback(bufnr, lhs)
-  local prev = previous[bufnr] and previous[bufnr][lhs]
-  if not prev then
-    return lhs
+local function start_inline(bufnr, client)
+  if inline_ready[bufnr] then
+    return
   end
-  local keys
-  if prev.expr == 1 then
-    keys = prev.callback and prev.callback() or api.nvim_eval(prev.rhs)
-    if type(keys) ~= "string" then
-      return ""
-    end
-  elseif prev.callback then
-    M._previous_callback = prev.callback
-    return "<Cmd>lua require('quill')._previous_callback()<CR>"
+  inline_ready[bufnr] = true
+  if wants_native() and native.attach(bufnr, client) then
+    native_bufs[bufnr] = true
   else
-    keys = prev.rhs
+    ghost.attach(bufnr)
   end
-  if prev.noremap == 1 then
-    return keys
-  end
-  api.nvim_feedkeys(termcodes(keys), "m", false) -- the old mapping's keys were meant to be remapped
-  return ""
+  keymaps.map(bufnr, M, function()
+    -- Neovim's own get() accepts (deferring the edit itself) and says whether it did.
+    return native_bufs[bufnr] and native.accept()
+  end)
 end
 
-local actions = {
-  accept = "accept",
-  accept_word = "accept_word",
-  accept_line = "accept_line",
-  dismiss = "dismiss",
-}
+--- Set up suggestions in `bufnr` for `client` (a Quill client); the LspAttach of plugin/quill.lua and
+--- setup()'s on_attach both call it, once per buffer.
+function M.attach(client, bufnr)
+  if attached[bufnr] then
+    return
+  end
+  attached[bufnr] = client.id
+  if config.options.inline.enabled then
+    start_inline(bufnr, client)
+  end
+  api.nvim_create_autocmd("BufUnload", { buffer = bufnr, once = true, callback = function()
+    attached[bufnr], inline_ready[bufnr], native_bufs[bufnr] = nil, nil, nil
+    keymaps.forget(bufnr)
+  end })
+end
 
-local function map_keys(bufnr)
-  local keymaps = config.options.keymaps
-  previous[bufnr] = {}
-  for name, fn in pairs(actions) do
-    local lhs = keymaps[name]
-    if lhs then
-      local prev
-      api.nvim_buf_call(bufnr, function() -- (0.7 mangles a table returned through nvim_buf_call)
-        prev = vim.fn.maparg(lhs, "i", false, true)
-      end)
-      if type(prev) == "table" and prev.lhs and not (prev.desc or ""):match("^Quill") then
-        previous[bufnr][lhs] = prev
+local function set_enabled(enabled)
+  config.options.inline.enabled = enabled
+  if not enabled then
+    ghost.dismiss()
+  end
+  for bufnr in pairs(attached) do
+    if native_bufs[bufnr] then
+      native.set_enabled(bufnr, enabled)
+    elseif enabled and api.nvim_buf_is_valid(bufnr) then
+      local client = server.client_for(bufnr)
+      if client then
+        start_inline(bufnr, client)
       end
-      -- An expression mapping may not edit the buffer, so the edit runs as a <Cmd> afterwards.
-      vim.keymap.set("i", lhs, function()
-        if name == "accept" and ui() == native then
-          -- Neovim's own get() accepts (deferring the edit itself) and says whether it did.
-          return native.accept() and "" or fallback(bufnr, lhs)
-        end
-        if M.is_visible() then
-          return "<Cmd>lua require('quill')." .. fn .. "()<CR>"
-        end
-        return fallback(bufnr, lhs)
-      end, { buffer = bufnr, expr = true, desc = "Quill: " .. name })
     end
   end
-  if keymaps.trigger then
-    vim.keymap.set("i", keymaps.trigger, M.trigger, { buffer = bufnr, desc = "Quill: suggest now" })
-  end
 end
 
-local attached = {}
+--- Turn suggestions on (every buffer); :Quill enable.
+function M.enable()
+  set_enabled(true)
+end
+
+--- Turn suggestions off: none is shown or asked for until enable(); :Quill disable.
+function M.disable()
+  set_enabled(false)
+end
+
+--- :Quill toggle.
+function M.toggle()
+  set_enabled(not config.options.inline.enabled)
+end
+
+--- A short state for the statusline: "" where Quill has nothing to say, else "Quill: ready", "Quill: off",
+--- "Quill: manual", "Quill: loading", "Quill: no model", "Quill: no server", "Quill: 2/3", ...
+function M.status(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  local index, count
+  if not native_bufs[bufnr] then
+    index, count = ghost.position()
+  end
+  return status.line(bufnr, index, count)
+end
 
 local function on_attach(client, bufnr)
-  if not attached[bufnr] then
-    attached[bufnr] = true
-    if config.options.inline.enabled then
-      if use_native and native.attach(bufnr, client) then
-        native_bufs[bufnr] = true
-      else
-        ghost.attach(bufnr)
-      end
-      map_keys(bufnr)
-    end
-    api.nvim_create_autocmd("BufUnload", { buffer = bufnr, once = true, callback = function()
-      attached[bufnr] = nil
-      previous[bufnr] = nil
-      native_bufs[bufnr] = nil
-    end })
-  end
+  M.attach(client, bufnr)
   if config.options.on_attach then
     config.options.on_attach(client, bufnr)
   end
@@ -164,9 +175,8 @@ end
 --- Configure the plugin; Python buffers opened from now on (and the current one) get the server.
 function M.setup(opts)
   local options = config.set(opts)
-  use_native = options.inline.native ~= false and native.available()
   vim.cmd("highlight default link QuillSuggestion Comment")
-  commands.create()
+  require("quill.commands").create()
   local group = api.nvim_create_augroup("quill", { clear = true })
   api.nvim_create_autocmd("FileType", {
     group = group,

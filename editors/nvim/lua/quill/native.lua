@@ -3,6 +3,7 @@
 --- Written against the 0.12 API (enable/get/select); it cannot run on this project's CI Neovim (0.7),
 --- so every call is guarded and falls back to the key's normal meaning.
 local compat = require("quill.compat")
+local items = require("quill.items")
 
 local M = {}
 
@@ -16,6 +17,12 @@ function M.attach(bufnr, client)
   local ic = compat.native_inline_completion()
   local ok = pcall(ic.enable, true, { bufnr = bufnr, client_id = client.id })
   return ok
+end
+
+--- Turn Neovim's inline completion on or off in `bufnr` (:Quill enable/disable).
+function M.set_enabled(bufnr, enabled)
+  local ic = compat.native_inline_completion()
+  return pcall(ic.enable, enabled, { bufnr = bufnr })
 end
 
 local function native_mark(bufnr)
@@ -54,8 +61,53 @@ function M.accept_word()
   return true
 end
 
+--- The text an accepted item replaces: its range (0.12's vim.Range: start/end_ with row/col) or the
+--- cursor; with `keep_after`, text after the cursor stays even where the range covers it.
+local function target(item, keep_after)
+  local pos = api.nvim_win_get_cursor(0)
+  local row, col = pos[1] - 1, pos[2]
+  local range = item.range
+  if not range or not range.start then
+    return row, col, row, col
+  end
+  local finish = range.end_ or range["end"] or range.start
+  local end_row, end_col = finish.row, finish.col
+  if keep_after and (end_row > row or (end_row == row and end_col > col)) then
+    end_row, end_col = row, col
+  end
+  return range.start.row, range.start.col, end_row, end_col
+end
+
+--- Insert the first line of `item` (with the line break and the next line's indent) in `bufnr`; the
+--- cursor goes after it. A one-line item is inserted whole, as Neovim's own accept does.
+function M.insert_first_line(bufnr, item)
+  local lines = vim.split(items.item_text(item), "\n", { plain = true })
+  local multi = #lines > 1
+  if multi then
+    lines = items.split_line(lines)
+  end
+  local row, col, end_row, end_col = target(item, multi)
+  api.nvim_buf_set_text(bufnr, row, col, end_row, end_col, lines)
+  api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+end
+
+--- Accept the first line of the shown suggestion; false when none is shown.
 function M.accept_line()
-  return M.accept()
+  local ic = compat.native_inline_completion()
+  local bufnr = api.nvim_get_current_buf()
+  local ok, accepted = pcall(ic.get, { bufnr = bufnr, on_accept = function(item)
+    M.insert_first_line(bufnr, item)
+  end })
+  return ok and accepted == true
+end
+
+--- Show the next (step 1) or previous (step -1) alternative; false when none is shown.
+function M.cycle(step)
+  if not M.is_visible() then
+    return false
+  end
+  local ic = compat.native_inline_completion()
+  return (pcall(ic.select, { bufnr = api.nvim_get_current_buf(), count = step }))
 end
 
 --- Hide the suggestion (re-enabling resets the built-in state); false when none is shown.
