@@ -41,8 +41,9 @@ test-long: $(VENV)/.dev
 	QUILL_LONG=1 $(PY) -m pytest -q -s tests/lsp_server/server/test_reliability_*.py \
 	  tests/lsp_server/server/test_hostile.py tests/e2e/test_reliability_*.py tests/e2e/test_sweep_e2e.py
 
-## The VS Code extension: npm ci, tsc, node:test (a Node.js 18+ with npm; skipped with a notice when npm is
-## missing, unless QUILL_REQUIRE_NODE is set, as .ci/run does). Its settings test reads lsp_server/config.py.
+## The VS Code extension: npm ci, tsc, node:test (a Node.js 20+ with npm; skipped with a notice when npm is
+## missing, unless QUILL_REQUIRE_NODE is set, as .ci/run does). Its settings test reads lsp_server/config.py;
+## its package test runs `npm run package` (esbuild + vsce) and prints the .vsix's size and files.
 test-vscode: $(VENV)/.dev
 	@if ! command -v npm >/dev/null 2>&1; then \
 	  if [ -n "$$QUILL_REQUIRE_NODE" ]; then echo "npm not found and QUILL_REQUIRE_NODE is set" >&2; exit 1; fi; \

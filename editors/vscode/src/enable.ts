@@ -32,13 +32,19 @@ export function isEnabled(setting: unknown, languageId: string): boolean {
   return values[languageId] ?? values[ALL_LANGUAGES] ?? true;
 }
 
+/** Why Quill makes no suggestions in a document, and whether the toggle command would change that. */
+export interface Inactivity {
+  reason: string;
+  toggles: boolean;
+}
+
 /** Why Quill makes no suggestions in a document of `languageId`; undefined when it does. */
-export function inactiveReason(setting: unknown, languageId: string): string | undefined {
+export function inactivity(setting: unknown, languageId: string): Inactivity | undefined {
   if (!SERVED_LANGUAGES.includes(languageId)) {
-    return `Quill suggests in Python files only (this file is ${languageId})`;
+    return { reason: `Quill suggests in Python files only (this file is ${languageId})`, toggles: false };
   }
   if (!isEnabled(setting, languageId)) {
-    return `turned off for ${languageId} (quill.enable)`;
+    return { reason: `turned off for ${languageId} (quill.enable)`, toggles: true };
   }
   return undefined;
 }

@@ -12,7 +12,7 @@ import { ExecuteCommandRequest, LanguageClient, State } from "vscode-languagecli
 import { createClient } from "./client";
 import { describeResult, executeParams, ExtensionCommand, SERVER_COMMANDS } from "./commands";
 import { contributedSettings, needsRestart, toServerSettings } from "./config";
-import { inactiveReason, isEnabled, toggled, toggleKey } from "./enable";
+import { inactivity, isEnabled, toggled, toggleKey } from "./enable";
 import { configuredServerPath, resolveServer, serverArgs } from "./serverPath";
 import { StatusModel, StatusView } from "./status";
 
@@ -49,7 +49,7 @@ function readSetting(name: string): unknown {
 
 function redraw(): void {
   const editor = vscode.window.activeTextEditor;
-  const view = status.view(editor ? inactiveReason(readSetting("enable"), editor.document.languageId) : undefined);
+  const view = status.view(editor ? inactivity(readSetting("enable"), editor.document.languageId) : undefined);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;

@@ -7,6 +7,8 @@
  * requests in flight. A language turned off in `quill.enable` (or not served) shows "inactive".
  */
 
+import type { Inactivity } from "./enable";
+
 export type Phase = "stopped" | "starting" | "running" | "error";
 
 /** LSP MessageType: Error 1, Warning 2, Info 3, Log 4, Debug 5. */
@@ -165,8 +167,8 @@ export class StatusModel {
     return lines;
   }
 
-  /** The item for the active editor; `inactive` is why Quill makes no suggestions there (enable.ts). */
-  view(inactive?: string): StatusView {
+  /** The item for the active editor; `inactive`: why Quill makes no suggestions there (enable.ts). */
+  view(inactive?: Inactivity): StatusView {
     const details = this.details().map((line) => `\n${line}`).join("");
     switch (this.phase) {
       case "stopped":
@@ -177,7 +179,9 @@ export class StatusModel {
         return { text: "$(error) Quill", tooltip: `Quill: ${this.errorText || "error"} (click for the output)${details}`, error: true, click: "showOutput" };
     }
     if (inactive !== undefined) {
-      return { text: "$(circle-slash) Quill: inactive", tooltip: `Quill: inactive, ${inactive} (click to toggle)${details}`, error: false, click: "toggle" };
+      const click = inactive.toggles ? "toggle" : "showOutput";
+      const hint = inactive.toggles ? " (click to turn suggestions on)" : "";
+      return { text: "$(circle-slash) Quill: inactive", tooltip: `Quill: inactive, ${inactive.reason}${hint}${details}`, error: false, click };
     }
     const task = [...this.tasks.values()].pop();
     if (task !== undefined) {

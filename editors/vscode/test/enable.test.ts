@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 
-import { inactiveReason, isEnabled, toggled, toggleKey } from "../src/enable";
+import { inactivity, isEnabled, toggled, toggleKey } from "../src/enable";
 
 test("a language's own key wins over \"*\"; nothing set means on", () => {
   assert.equal(isEnabled({ "*": true }, "python"), true);
@@ -21,11 +21,11 @@ test("malformed values are ignored, not taken as off", () => {
   assert.equal(isEnabled(null, "python"), true);
 });
 
-test("inactive: a language turned off, or one the server does not answer", () => {
-  assert.equal(inactiveReason({ "*": true }, "python"), undefined);
-  assert.match(inactiveReason({ "*": true, python: false }, "python")!, /turned off for python \(quill\.enable\)/);
-  assert.match(inactiveReason({ "*": false }, "python")!, /turned off for python/);
-  assert.match(inactiveReason({ "*": true }, "markdown")!, /Python files only \(this file is markdown\)/);
+test("inactive: a language turned off (the toggle turns it on), or one the server does not answer", () => {
+  assert.equal(inactivity({ "*": true }, "python"), undefined);
+  assert.deepEqual(inactivity({ "*": true, python: false }, "python"), { reason: "turned off for python (quill.enable)", toggles: true });
+  assert.match(inactivity({ "*": false }, "python")!.reason, /turned off for python/);
+  assert.deepEqual(inactivity({ "*": true }, "markdown"), { reason: "Quill suggests in Python files only (this file is markdown)", toggles: false });
 });
 
 test("the toggle flips the active Python file's language, else every language", () => {

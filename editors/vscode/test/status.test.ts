@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { inactivity } from "../src/enable";
 import { MESSAGE_ERROR, MESSAGE_WARNING, ProgressValue, StatusModel } from "../src/status";
 
 /** The server's messages as `quill serve` sends them (lsp_server/server/model_loading.py, features/workspace.py). */
@@ -109,12 +110,21 @@ test("a disabled language shows inactive, over loading and generating but not ov
   const s = running();
   s.progress(LOAD, loadBegin);
   s.requestStarted();
-  const view = s.view("turned off for python (quill.enable)");
+  const off = inactivity({ "*": true, python: false }, "python");
+  const view = s.view(off);
   assert.equal(view.text, "$(circle-slash) Quill: inactive");
-  assert.match(view.tooltip, /^Quill: inactive, turned off for python \(quill\.enable\)/);
+  assert.match(view.tooltip, /^Quill: inactive, turned off for python \(quill\.enable\) \(click to turn suggestions on\)/);
   assert.equal(view.click, "toggle");
   s.message(MESSAGE_ERROR, "Quill: boom");
-  assert.equal(s.view("turned off for python (quill.enable)").text, "$(error) Quill");
+  assert.equal(s.view(off).text, "$(error) Quill");
+});
+
+test("a file of another language shows inactive; a click there does not toggle Python", () => {
+  const s = running();
+  const view = s.view(inactivity({ "*": true }, "markdown"));
+  assert.equal(view.text, "$(circle-slash) Quill: inactive");
+  assert.match(view.tooltip, /Python files only \(this file is markdown\)/);
+  assert.equal(view.click, "showOutput");
 });
 
 test("generating while a suggestion request is in flight, with the last answer's time", () => {
