@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .features import (
+    acceptance,
     actions,
     commands,
     completion,
@@ -19,13 +20,14 @@ from .features import (
     hover,
     inline,
     lifecycle,
+    status,
     sync,
     workspace,
 )
 from .server import transport
 from .server.language_server import QuillServer
 
-FEATURES = (lifecycle, sync, workspace, inline, completion, hover, actions, commands)
+FEATURES = (lifecycle, sync, workspace, status, inline, completion, hover, actions, commands, acceptance)
 
 
 def create_server(bundle_path: Path | None = None, threads: int = 0, test_hooks: bool = False) -> QuillServer:

@@ -22,6 +22,7 @@ from .inline.options import (
     SuggestOptions,
 )
 from .inline.prompt import PromptBudget
+from .project.exclusion import glob_problem
 from .project.index import IndexLimits
 from .project.mixing import CONTEXT, MixRule
 
@@ -41,12 +42,18 @@ class InlineConfig:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # withhold below this calibrated chance of being right
     debounce_ms: int = 0  # wait this long for a newer edit before running the model
     cross_file_context: bool = True  # imports and signatures of other open documents in the prompt
+    # gitignore-style globs of documents that get no suggestions at all (relative to their workspace folder)
+    exclude: list[str] = field(default_factory=list)
 
     def limits(self) -> dict[str, tuple[float, float]]:
         """Inclusive (min, max) of the numeric settings."""
         return {"max_new_tokens": (1, 256), "max_lines": (1, 50), "prefix_tokens": (16, 1536),
                 "suffix_tokens": (0, 512), "timeout_ms": (10, 10_000), "alternatives": (1, 5),
                 "confidence_threshold": (-20.0, 0.0), "cut_logprob": (-50.0, 0.0), "min_confidence": (0.0, 1.0), "debounce_ms": (0, 2000)}
+
+    def check(self, key: str, value: Any) -> str | None:
+        """What is wrong with a value beyond its type and limits, or None."""
+        return glob_problem(value) if key == "exclude" else None
 
     def suggest_options(self) -> SuggestOptions:
         """The pipeline options these settings stand for."""
@@ -153,11 +160,16 @@ def _type_ok(hint: Any, value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if hint is str:
         return isinstance(value, str)
+    if typing.get_origin(hint) is list:  # `list[str]`
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_type_ok(item, v) for v in value)
     args = typing.get_args(hint)  # `str | None`
     return value is None or any(_type_ok(a, value) for a in args if a is not type(None))
 
 
 def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is list:
+        return str(hint)  # list[str]
     return getattr(hint, "__name__", None) or str(hint).replace("NoneType", "null")
 
 
@@ -183,6 +195,8 @@ def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str, 
         return
     if hint is float:
         value = float(value)
+    if isinstance(value, list):
+        value = list(value)  # the section owns its copy
     if isinstance(section, ModelSettings) and key in USER_LEVEL_ONLY:
         problem = _check_user_level(key, value, user_level, getattr(section, key), path)
         if problem is not None:
@@ -196,6 +210,10 @@ def _coerce(section: Any, key: str, value: Any, problems: list[str], path: str, 
     lo_hi = section.limits().get(key)
     if lo_hi and not lo_hi[0] <= value <= lo_hi[1]:
         problems.append(f"{path}{key}: {value} is outside {lo_hi[0]}..{lo_hi[1]}")
+        return
+    problem = section.check(key, value) if hasattr(section, "check") else None
+    if problem is not None:
+        problems.append(f"{path}{key}: {problem}")
         return
     setattr(section, key, value)
 

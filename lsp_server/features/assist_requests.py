@@ -2,7 +2,8 @@
 
 Cores (assists.docstrings.suggest_docstring, assists.bodies.suggest_body) run on a document snapshot in the inference
 thread through QuillServer.run_inference: cancellable between tokens, superseded by a newer request of
-the same kind, and dropped when the text changed meanwhile.
+the same kind, and dropped when the text changed meanwhile. A document that is not Python or is excluded
+(lsp_server.features.status) gets no assist.
 """
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from ..server.language_server import QuillServer
 from ..syntax.definitions import find_definition
 from ..syntax.documents import Document
 from ..syntax.edits import Edit
+from .status import is_active
 
 ADD_DOCSTRING, REGENERATE_DOCSTRING = "Add docstring", "Regenerate docstring"
 GENERATE_BODY, GENERATE_FROM_COMMENT = "Generate body", "Generate code for comment"
 
 
 def _snapshot(ls: QuillServer, uri: str) -> Document | None:
+    """The document's text now; None when it is not open, not Python or excluded."""
     doc = ls.store.get(uri)
-    return None if doc is None else doc.snapshot()
+    return None if doc is None or not is_active(ls, uri) else doc.snapshot()
 
 
 async def docstring_for(ls: QuillServer, uri: str, position: types.Position, kind: str,

@@ -2,7 +2,7 @@
 
 Arguments are a document URI and a position, given as `[uri, {line, character}]` or as one object
 `{uri | textDocument: {uri}, position: {line, character}}`. The result is `{"applied": bool}`, with a
-`reason` when nothing was applied.
+`reason` when nothing was applied (for one: the document is not Python or is excluded, lsp_server.features.status).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .assist_requests import (
     versioned_edits,
     workspace_edit,
 )
+from .status import status_of
 
 GENERATE_DOCSTRING, GENERATE_BODY = "quill.generateDocstring", "quill.generateBody"
 UINTEGER_MAX = 2**31 - 1  # LSP's uinteger: lsprotocol's Position rejects more
@@ -68,14 +69,18 @@ async def _apply(ls: QuillServer, snapshot: Document, edit: Edit, label: str) ->
     return {"applied": False, "reason": result.failure_reason or "the client did not apply the edit"}
 
 
-def _check_open(ls: QuillServer, uri: str) -> None:
+def _check_open(ls: QuillServer, uri: str) -> dict | None:
+    """Raises for a document that is not open; the answer for one Quill leaves alone, else None."""
     if ls.store.get(uri) is None:
         raise JsonRpcInvalidParams(message=f"document not open: {uri}")
+    status = status_of(ls, uri)
+    return None if status.active else {"applied": False, "reason": f"Quill is inactive here: {status.detail}"}
 
 
 async def generate_docstring(ls: QuillServer, *args):
     uri, position = parse_arguments(args)
-    _check_open(ls, uri)
+    if (inactive := _check_open(ls, uri)) is not None:
+        return inactive
     if not ls.config.docstring.enabled:
         return {"applied": False, "reason": "docstring suggestions are disabled (docstring.enabled)"}
     found = await docstring_for(ls, uri, position, "command")
@@ -87,7 +92,8 @@ async def generate_docstring(ls: QuillServer, *args):
 
 async def generate_body(ls: QuillServer, *args):
     uri, position = parse_arguments(args)
-    _check_open(ls, uri)
+    if (inactive := _check_open(ls, uri)) is not None:
+        return inactive
     if not ls.config.codegen.enabled:
         return {"applied": False, "reason": "code generation is disabled (codegen.enabled)"}
     found = await body_for(ls, uri, position, "command")

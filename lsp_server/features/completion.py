@@ -1,7 +1,7 @@
 """textDocument/completion: buffer names ranked by the model at identifier and attribute positions.
 
 Elsewhere (after `=`, `(`, at a block opener) the inline suggestion is offered as one item, for clients
-without ghost text.
+without ghost text. A document that is not Python or is excluded (lsp_server.features.status) gets no items.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ..server.language_server import QuillServer
 from ..syntax.documents import Document
 from ..syntax.identifiers import word_at
 from .inline import run_suggest_all
+from .status import is_active
 
 KINDS = {
     "function": types.CompletionItemKind.Function, "method": types.CompletionItemKind.Method,
@@ -90,7 +91,7 @@ async def _line_suggestion(ls: QuillServer, params: types.CompletionParams) -> t
 
 async def completion(ls: QuillServer, params: types.CompletionParams):
     doc = ls.store.get(params.text_document.uri)
-    if doc is None or not ls.config.completion.enabled:
+    if doc is None or not ls.config.completion.enabled or not is_active(ls, doc.uri):
         return types.CompletionList(is_incomplete=False, items=[])
     snapshot = doc.snapshot()
     offset = snapshot.offset_at(params.position, ls.encoding)

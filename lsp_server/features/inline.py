@@ -3,8 +3,14 @@
 Typing through a shown suggestion is answered from it on the event loop, without the model
 (lsp_server.reuse); otherwise the pipeline runs in the inference thread, reusing the document's
 previous prompt pass. The hidden `quill/stats` request reports where answers came from.
+
+A document that is not Python or is excluded (lsp_server.features.status) gets an empty list. Every item carries
+the command `quill.accepted [id]`, the client's report that the user accepted it (lsp_server.features.acceptance);
+typing through a suggestion keeps its id.
 """
 from __future__ import annotations
+
+import time
 
 from lsprotocol import types
 
@@ -18,6 +24,8 @@ from ..runtime.cancel import CancelToken
 from ..runtime.engine import Engine
 from ..server.language_server import QuillServer
 from ..syntax.documents import Document
+from .acceptance import ACCEPTED
+from .status import is_active
 
 STATS = "quill/stats"
 
@@ -49,10 +57,12 @@ async def run_suggest_all(ls: QuillServer, uri: str, position: types.Position, k
     return (found, snapshot) if found else None
 
 
-def _items(texts, snapshot: Document, offset: int, encoding) -> types.InlineCompletionList:
+def _items(texts, snapshot: Document, offset: int, encoding, sid: str | None) -> types.InlineCompletionList:
     pos = snapshot.position_at(offset, encoding)
-    return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=text, range=types.Range(pos, pos)) for text in texts])
+    command = None if sid is None else types.Command(title="Quill: suggestion accepted", command=ACCEPTED,
+                                                      arguments=[sid])
+    return types.InlineCompletionList(items=[
+        types.InlineCompletionItem(insert_text=text, range=types.Range(pos, pos), command=command) for text in texts])
 
 
 def _typed_through(ls: QuillServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
@@ -66,11 +76,13 @@ def _typed_through(ls: QuillServer, params: types.InlineCompletionParams) -> typ
     if rest is None:
         return None
     ls.reuse.record(snapshot.version, "typed")
-    return _items(rest, snapshot, offset, ls.encoding)
+    return _items(rest, snapshot, offset, ls.encoding, ls.acceptance.current(snapshot.uri))
 
 
-async def _from_model(ls: QuillServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
-    """Run the pipeline; remember what it shows (to type through) and how much of the prompt it reused."""
+async def _from_model(ls: QuillServer, params: types.InlineCompletionParams,
+                      started: float) -> types.InlineCompletionList:
+    """Run the pipeline; remember what it shows (to type through, and its id) and how much of the prompt it
+    reused. started: time.perf_counter() when the request arrived."""
     uri = params.text_document.uri
     cache = ls.reuse.get(uri).prompt
     before = cache.last
@@ -80,17 +92,24 @@ async def _from_model(ls: QuillServer, params: types.InlineCompletionParams) -> 
     if found is None:
         doc = ls.store.get(uri)
         ls.reuse.record(doc.version if doc is not None else -1, "none", reused, prompt_tokens)
+        ls.acceptance.hide(uri)
         return types.InlineCompletionList(items=[])
     suggestions, snapshot = found
     offset, texts = suggestions[0].offset, [s.text for s in suggestions]  # best first
     ls.reuse.show(uri, snapshot.text, offset, texts)
     ls.reuse.record(snapshot.version, "model", reused, prompt_tokens)
-    return _items(texts, snapshot, offset, ls.encoding)
+    sid = ls.acceptance.show(uri, (time.perf_counter() - started) * 1000)
+    return _items(texts, snapshot, offset, ls.encoding, sid)
 
 
 async def inline_completion(ls: QuillServer, params: types.InlineCompletionParams):
-    answer = _typed_through(ls, params)
-    return answer if answer is not None else await _from_model(ls, params)
+    started = time.perf_counter()
+    if not is_active(ls, params.text_document.uri):  # not Python, excluded, or not open
+        answer = types.InlineCompletionList(items=[])
+    elif (answer := _typed_through(ls, params)) is None:
+        answer = await _from_model(ls, params, started)
+    ls.acceptance.answered()
+    return answer
 
 
 def stats(ls: QuillServer, params) -> dict:

@@ -1,11 +1,13 @@
 """initialize / initialized / configuration: settings and background model loading."""
 from __future__ import annotations
 
+import asyncio
+
 from lsprotocol import types
 
 from ..server.language_server import QuillServer
 from ..server.parent import exit_now, watch_parent
-from . import workspace
+from . import status, workspace
 
 
 def on_initialize(ls: QuillServer, params: types.InitializeParams) -> None:
@@ -15,8 +17,10 @@ def on_initialize(ls: QuillServer, params: types.InitializeParams) -> None:
 
 
 def on_initialized(ls: QuillServer, params: types.InitializedParams) -> None:
-    """Only now may the server ask for work-done progress (window/workDoneProgress/create)."""
+    """Only now may the server ask for work-done progress (window/workDoneProgress/create) or register
+    capabilities."""
     ls.start_loading_engine()
+    asyncio.ensure_future(status.register_python_only(ls))
     workspace.on_initialized(ls)
 
 

@@ -130,27 +130,28 @@ def _parse_ignore(lines: list[str]) -> pathspec.GitIgnoreSpec | None:
 
 
 class IgnoreRules:
-    """The .gitignore and .quillignore rules of one workspace folder, as git applies them: each file's rules
-    apply below its own folder, and a deeper file's rules (a `!` re-include too) win over its parents'.
+    """The .gitignore and .quillignore rules (or only `files`) of one workspace folder, as git applies them: each
+    file's rules apply below its own folder, and a deeper file's rules (a `!` re-include too) win over its parents'.
 
     A folder's files are read the first time a path below it is asked about (the walk asks about every entry,
     so this reads exactly the ignore files of the folders it enters) and kept; load a new IgnoreRules to see
     edited ignore files."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, files: tuple[str, ...] = IGNORE_FILES) -> None:
         self.root = root
+        self.files = files  # the ignore files read in each folder, in this order
         self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}  # folder relative to root ("": root)
 
     @classmethod
-    def load(cls, root: Path) -> "IgnoreRules":
-        rules = cls(root)
+    def load(cls, root: Path, files: tuple[str, ...] = IGNORE_FILES) -> "IgnoreRules":
+        rules = cls(root, files)
         rules._spec("")
         return rules
 
     def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
         if folder not in self._specs:
             lines: list[str] = []
-            for name in IGNORE_FILES:
+            for name in self.files:
                 data = _read_regular(os.path.join(self.root, folder, name), MAX_IGNORE_FILE_BYTES)
                 if data is not None:
                     lines += data.decode("utf-8-sig", errors="replace").splitlines()

@@ -16,12 +16,15 @@ from ..config import QuillConfig, parse_config
 from ..errors import QuillError
 from ..inline.context import OutlineCache, uri_label
 from ..inline.typing_state import ReuseStore
+from ..project.exclusion import ExclusionRules
 from ..project.mixing import ProjectContext
 from ..project.workspace import WorkspaceIndex
 from ..runtime.docstring_model import DocstringModel
 from ..runtime.engine import Engine
 from ..syntax.documents import PYTHON_LANGUAGE_ID, Document, DocumentStore
 from ..syntax.positions import PositionEncoding, as_encoding
+from .acceptance import AcceptanceStats
+from .capabilities import python_only_registrations
 from .failure_guard import Guard, strict_from_env
 from .model_loading import load_engine
 from .protocol import ReliableProtocol
@@ -35,7 +38,16 @@ class QuillProtocol(ReliableProtocol):
 
     This skips pygls's O(size) line splitting on every edit (which also breaks lines at \\f, \\x85,
     U+2028 where LSP does not) and its fallback of reading unopened URIs from disk.
+    The document features a client registers dynamically are offered for Python only (server.capabilities).
     """
+
+    python_only: list[types.Registration] = []  # sent by lifecycle.on_initialized
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        result = yield from super().lsp_initialize(params)
+        self.python_only = python_only_registrations(result.capabilities, params.capabilities)
+        return result
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
@@ -76,6 +88,7 @@ class QuillServer(LanguageServer):
         self.strict = strict_from_env()  # QUILL_STRICT=1 / --strict: internal errors raise instead of degrading
         self.guard = Guard(self)
         self.project = WorkspaceIndex()  # the workspace folders' files, indexed after `initialized`
+        self.exclusions = ExclusionRules()  # inline.exclude and .quillignore (features.status)
 
     def feature(self, feature_name: str, options: Any | None = None) -> Callable:
         """pygls's decorator, with the handler run inside server.failure_guard (failures degrade or, strict, raise)."""
@@ -146,6 +159,11 @@ class QuillServer(LanguageServer):
     def outlines(self) -> OutlineCache:
         """Outlines of the open documents, for cross-file context."""
         return self.sessions.outlines
+
+    @property
+    def acceptance(self) -> AcceptanceStats:
+        """This session's counts of suggestions shown and accepted, and the id each document shows."""
+        return self.sessions.acceptance
 
     @property
     def reuse(self) -> ReuseStore:

@@ -2,7 +2,8 @@
 
 A document's session is: when it was last edited (cross-file context puts recent files first), its outline
 (lsp_server.inline.context.OutlineCache), its reuse state (the previous prompt pass and the suggestions shown:
-lsp_server.inline.typing_state.ReuseStore), and the cancel tokens of its requests in flight. Closing a
+lsp_server.inline.typing_state.ReuseStore), the id of the suggestion it shows (lsp_server.server.acceptance, which
+also keeps the session's acceptance counters), and the cancel tokens of its requests in flight. Closing a
 document cancels its requests and forgets all of it; nothing else holds per-document state.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Callable
 from ..inline.context import OutlineCache
 from ..inline.typing_state import ReuseStore
 from ..runtime.cancel import CancelToken
+from .acceptance import AcceptanceStats
 
 
 class DocumentSessions:
@@ -23,6 +25,7 @@ class DocumentSessions:
         """is_open(uri): whether the client still has the document open (a late answer stores nothing)."""
         self.outlines = OutlineCache(is_open=is_open)
         self.reuse = ReuseStore(is_open=is_open)
+        self.acceptance = AcceptanceStats()
         self._lock = threading.Lock()
         self._inflight: dict[str, set[CancelToken]] = {}
         self._latest: dict[tuple[str, str], CancelToken] = {}
@@ -75,10 +78,11 @@ class DocumentSessions:
             self._edited.pop(uri, None)
         self.outlines.forget(uri)
         self.reuse.forget(uri)
+        self.acceptance.forget(uri)
 
     def sizes(self) -> dict[str, int]:
         """Sizes of the per-document tables (closing every document must empty them all)."""
         with self._lock:
             inflight, latest, edited = len(self._inflight), len(self._latest), len(self._edited)
         return {"inflight": inflight, "latest": latest, "edited": edited, "outlines": len(self.outlines),
-                "reuse": len(self.reuse)}
+                "reuse": len(self.reuse), "suggestion_ids": self.acceptance.documents()}

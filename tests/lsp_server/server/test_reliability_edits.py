@@ -102,7 +102,8 @@ TestEditSequences = EditSequence.TestCase
 def test_closing_every_fuzzed_document_leaves_no_state():
     for client in _clients.values():
         assert client.server.per_document_state() == {
-            "documents": 0, "inflight": 0, "latest": 0, "edited": 0, "outlines": 0, "reuse": 0}
+            "documents": 0, "inflight": 0, "latest": 0, "edited": 0, "outlines": 0, "reuse": 0,
+            "suggestion_ids": 0}
         assert not client.server.protocol._request_futures
         errors = [m for m in client.writer.messages if m.get("method") == "window/showMessage"]
         assert not errors, errors[:3]
