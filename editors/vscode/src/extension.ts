@@ -11,7 +11,7 @@ import { ExecuteCommandRequest, LanguageClient, State } from "vscode-languagecli
 
 import { createClient } from "./client";
 import { describeResult, executeParams, ExtensionCommand, SERVER_COMMANDS } from "./commands";
-import { contributedSettings, needsRestart, toServerSettings } from "./config";
+import { contributedSettings, needsRestart, SERVER_SECTIONS, toServerSettings } from "./config";
 import { inactivity, isEnabled, toggled, toggleKey } from "./enable";
 import { configuredServerPath, resolveServer, serverArgs } from "./serverPath";
 import { StatusModel, StatusView } from "./status";
@@ -176,10 +176,10 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
   if (!event.affectsConfiguration("quill")) {
     return;
   }
-  redraw(); // quill.enable
+  redraw(); // quill.enable, which only the client reads
   if (needsRestart((section) => event.affectsConfiguration(section))) {
     await restart();
-  } else if (client?.state === State.Running) {
+  } else if (client?.state === State.Running && SERVER_SECTIONS.some((s) => event.affectsConfiguration(`quill.${s}`))) {
     const settings = toServerSettings(settingNames, readSetting, { exclude: ["model"] });
     await client.sendNotification("workspace/didChangeConfiguration", { settings: { quill: settings } });
   }

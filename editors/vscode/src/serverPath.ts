@@ -135,13 +135,18 @@ function resolveConfigured(configured: string, input: ResolveInput): Resolution 
   // A bare name ("quill", "quill-dev") is looked up on PATH, as a shell would.
   if (!p.isAbsolute(expanded) && !/[\\/]/.test(expanded)) {
     const found = searchPath(expanded, input, skipped);
-    return found
-      ? { ok: true, command: found, source: "setting", skipped }
-      : { ok: false, message: `quill.server.path is "${configured}", which is not on PATH${skipped.length ? ` outside the workspace: ${RESTRICTED}` : ""}.`, skipped };
+    if (found) {
+      return { ok: true, command: found, source: "setting", skipped };
+    }
+    const where = skipped.length > 0 ? ` outside the workspace: ${RESTRICTED}` : "";
+    return { ok: false, message: `quill.server.path is "${configured}", which is not on PATH${where}.`, skipped };
   }
   // ${workspaceFolder} and relative paths choose a file by the workspace opened, so they need trust.
   if (!input.trusted && (/\$\{workspaceFolder\}/.test(configured) || projectLocal(expanded, input))) {
-    return { ok: false, message: `quill.server.path "${configured}" is inside the workspace, and ${RESTRICTED}. Trust the workspace, or set an absolute path outside it.`, skipped: [expanded] };
+    const message =
+      `quill.server.path "${configured}" is inside the workspace, and ${RESTRICTED}. ` +
+      "Trust the workspace, or set an absolute path outside it.";
+    return { ok: false, message, skipped: [expanded] };
   }
   return input.isExecutable(expanded)
     ? { ok: true, command: expanded, source: "setting", skipped }

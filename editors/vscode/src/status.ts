@@ -133,7 +133,9 @@ export class StatusModel {
       return;
     }
     this.tasks.delete(token);
-    this.finished = [...this.finished.filter((f) => !f.startsWith(shortTitle(task.title))), describeTask({ title: task.title, message: value.message })];
+    // One line per kind of work: the last model load, the last indexing.
+    const others = this.finished.filter((f) => !f.startsWith(shortTitle(task.title)));
+    this.finished = [...others, describeTask({ title: task.title, message: value.message })];
     if (task.afterError && this.phase === "error") {
       this.phase = "running";
       this.errorText = "";

@@ -11,6 +11,7 @@ import { test } from "node:test";
 import { describeResult, executeParams, SERVER_COMMANDS } from "../src/commands";
 import { contributedSettings, toServerSettings } from "../src/config";
 import { serverArgs } from "../src/serverPath";
+import { StatusModel } from "../src/status";
 import { findPython, repo, SKIP_WITHOUT_PYTHON } from "./python";
 
 type Message = { id?: number; method?: string; params?: any; result?: any; error?: any };
@@ -63,6 +64,16 @@ class Connection {
     this.write({ id, method, params });
     return answer;
   }
+
+  /** The first message (already received or still to come) that matches. */
+  next(match: (m: Message) => boolean, timeoutMs = 60_000): Promise<Message> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching message in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
 }
 
 const packageJson = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../package.json"), "utf8"));
@@ -70,7 +81,7 @@ const props: Record<string, { default?: unknown }> = packageJson.contributes.con
 const settings = contributedSettings(packageJson);
 const defaults = (name: string) => props[`quill.${name}`]?.default;
 
-test("the real server accepts the extension's settings and commands", { skip: SKIP_WITHOUT_PYTHON, timeout: 120_000 }, async () => {
+test("the real server accepts the extension's settings and commands, and its $/progress drives the status", { skip: SKIP_WITHOUT_PYTHON, timeout: 120_000 }, async () => {
   const proc = spawn(findPython()!, ["-m", "lsp_server", ...serverArgs()], {
     cwd: repo,
     env: { ...process.env, OMP_NUM_THREADS: "1" },
@@ -92,7 +103,7 @@ test("the real server accepts the extension's settings and commands", { skip: SK
     const init = await conn.request("initialize", {
       processId: process.pid,
       rootUri: null,
-      capabilities: { workspace: { applyEdit: true } },
+      capabilities: { workspace: { applyEdit: true }, window: { workDoneProgress: true } },
       initializationOptions: toServerSettings(settings, defaults),
     });
     assert.equal(init.error, undefined, JSON.stringify(init.error));
@@ -115,6 +126,18 @@ test("the real server accepts the extension's settings and commands", { skip: SK
     const inserted = JSON.stringify(edits);
     assert.match(inserted, /\\"\\"\\"/, "the applied edit holds a docstring");
     assert.match(inserted, /Parameters/, "numpy style from didChangeConfiguration");
+    // The model load's $/progress, as the status bar item reads it: loading, then ready with the bundle's name.
+    await conn.next((m) => m.method === "$/progress" && m.params.value.kind === "end");
+    const status = new StatusModel();
+    status.starting();
+    status.running(init.result.serverInfo?.version);
+    const kinds: string[] = [];
+    for (const m of conn.received.filter((m) => m.method === "$/progress")) {
+      status.progress(m.params.token, m.params.value);
+      kinds.push(`${m.params.value.kind} ${status.view().text}`);
+    }
+    assert.match(kinds.join("; "), /^begin \$\(loading~spin\) Quill 0%; (report \$\(loading~spin\) Quill \d+%; )+end \$\(check\) Quill$/);
+    assert.match(status.view().tooltip, /^Quill: ready .*\nloading model: \S+ ready/s);
     const complaints = conn.received.filter((m) => m.method === "window/showMessage" && m.params.type <= 2);
     assert.deepEqual(complaints, [], "the server warned about the settings");
     await conn.request("shutdown", null);
