@@ -11,7 +11,15 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import Workspace
 
 from lsp_server.app import create_server
-from lsp_server.features import acceptance, commands, completion, hover, inline, status, sync
+from lsp_server.features import (
+    acceptance,
+    commands,
+    completion,
+    hover,
+    inline,
+    status,
+    sync,
+)
 from lsp_server.server.language_server import QuillServer
 
 SHOP = "def total_price(items, tax):\n    return sum(items) * (1 + tax)\n\nprint(total_pr)\n"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from lsp_server.server.capabilities import DOCUMENT_FEATURES, PYTHON_SELECTOR, python_only_registrations
+from lsp_server.server.capabilities import (
+    DOCUMENT_FEATURES,
+    PYTHON_SELECTOR,
+    python_only_registrations,
+)
 
 
 def _server_caps() -> types.ServerCapabilities:
