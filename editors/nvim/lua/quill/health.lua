@@ -12,21 +12,28 @@ local M = {}
 local api = vim.api
 local VERSION_TIMEOUT_MS = 10000
 
---- The buffer :checkhealth was run from (it opens its own buffer, in a new tab or a float, first).
+local function is_report(bufnr)
+  return vim.bo[bufnr].filetype == "checkhealth" or api.nvim_buf_get_name(bufnr):match("^health://") ~= nil
+end
+
+--- The buffer :checkhealth was run from: it shows its report in a buffer of its own first (in a new tab,
+--- the current window or a float), so the alternate buffer, the previous window's or the previous tab's.
 local function target_buffer()
-  local current = api.nvim_get_current_buf()
-  if vim.bo[current].filetype ~= "checkhealth" then
-    return current
-  end
-  local alternate = vim.fn.bufnr("#")
-  if alternate > 0 and api.nvim_buf_is_valid(alternate) and vim.bo[alternate].filetype ~= "checkhealth" then
-    return alternate
+  local candidates = { api.nvim_get_current_buf(), vim.fn.bufnr("#") }
+  local previous_win = vim.fn.win_getid(vim.fn.winnr("#"))
+  if previous_win > 0 then
+    candidates[#candidates + 1] = api.nvim_win_get_buf(previous_win)
   end
   local tab = vim.fn.tabpagenr("#")
   if tab > 0 then
-    return vim.fn.tabpagebuflist(tab)[vim.fn.tabpagewinnr(tab)]
+    candidates[#candidates + 1] = vim.fn.tabpagebuflist(tab)[vim.fn.tabpagewinnr(tab)]
   end
-  return current
+  for _, bufnr in ipairs(candidates) do
+    if bufnr and bufnr > 0 and api.nvim_buf_is_valid(bufnr) and not is_report(bufnr) then
+      return bufnr
+    end
+  end
+  return api.nvim_get_current_buf()
 end
 
 local function check_neovim(report)

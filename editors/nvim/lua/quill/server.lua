@@ -147,7 +147,11 @@ function M.command_for(root)
     events.error(message)
     if not warned_missing then
       warned_missing = true
-      vim.notify("quill: " .. message, vim.log.levels.ERROR)
+      -- Later: an error message inside the FileType autocommand would abort the :edit (or the
+      -- vim.cmd) that opened the file.
+      vim.schedule(function()
+        vim.notify("quill: " .. message, vim.log.levels.ERROR)
+      end)
     end
   end
   return cmd

@@ -8,8 +8,17 @@ local compat = require("quill.compat")
 
 local M = {}
 
--- path -> { allowed = bool, why = string }: this session asks about one file once.
+-- policy and path -> { allowed = bool, why = string, db = trust list's mtime }: one file is asked about
+-- once, until the trust list changes (an answer to another prompt, :trust).
 local decisions = {}
+
+local function trust_db_mtime()
+  if not compat.secure() then
+    return "none" -- 0.7/0.8: no trust list (and no stdpath("state"))
+  end
+  local stat = compat.uv.fs_stat(vim.fn.stdpath("state") .. "/trust")
+  return stat and (stat.mtime.sec .. "." .. (stat.mtime.nsec or 0)) or "none"
+end
 
 local function decide(path, policy, ask)
   if policy == true then
@@ -29,8 +38,7 @@ local function decide(path, policy, ask)
   if ok and contents ~= nil then
     return { allowed = true, why = "trusted (vim.secure)" }
   end
-  return { allowed = false, why = "not trusted: answer (a)llow when asked, or run :trust " .. path
-             .. " and restart Neovim" }
+  return { allowed = false, why = "not trusted: answer (a)llow when asked, or open it and run :trust" }
 end
 
 --- Whether the project-local executable at `path` may run under `policy` ("trust", true or false), and
@@ -38,11 +46,12 @@ end
 function M.check(path, policy, ask)
   local key = tostring(policy) .. "\0" .. path
   local decision = decisions[key]
-  if not decision then
+  if not decision or decision.db ~= trust_db_mtime() then
     decision = decide(path, policy, ask)
     if not decision then
       return nil, "not asked yet (Quill asks when it starts a server for a file of this project)"
     end
+    decision.db = trust_db_mtime() -- after the answer, which may have written the list
     decisions[key] = decision
   end
   return decision.allowed, decision.why
