@@ -289,7 +289,7 @@ def test_eval_runs_end_to_end_on_a_small_folder(tmp_path):
 
 
 def test_eval_settings_are_the_servers_and_a_bad_one_is_an_error():
-    from quill.cli import _eval_settings
+    from quill.cli_run import eval_settings as _eval_settings
     config = _eval_settings('{"inline": {"prefix_tokens": 512}, "codegen": {"suffix_tokens": 64}}')
     assert config.inline.suggest_options().budget.prefix_tokens == 512
     assert config.codegen.body_options().suffix_tokens == 64
