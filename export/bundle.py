@@ -64,6 +64,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         reference_cases,
         set_metadata,
     )
+    from .parity_note import fp32_line, int8_line
     from .recover import weight_map
 
     model = load_model(ckpt_dir)
@@ -82,12 +83,13 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         fp32 = export_decoder(model, Path(tmp) / "fp32.onnx", metadata)
         names = weight_map(fp32, model)  # before quantization, while values still equal the parameters
         metrics["parity_fp32_max_abs_diff"] = parity(fp32, cases, cfg.n_layers)
-        log(f"fp32 ONNX parity vs PyTorch: max abs diff {metrics['parity_fp32_max_abs_diff']:.2e}")
+        log(fp32_line("", metrics["parity_fp32_max_abs_diff"], "logits"))
         if int8:
             quantize_int8(fp32, out_dir / MODEL_FILE)
             set_metadata(out_dir / MODEL_FILE, metadata)
             metrics["parity_int8_max_abs_diff"] = parity(out_dir / MODEL_FILE, cases, cfg.n_layers)
-            log(f"int8 ONNX vs PyTorch: max abs diff {metrics['parity_int8_max_abs_diff']:.2e}")
+            logits = [v for k, v in cases.items() if k.endswith(".logits")]
+            log(int8_line("", metrics["parity_int8_max_abs_diff"], logits, "logits"))
         else:
             shutil.copyfile(fp32, out_dir / MODEL_FILE)
     shutil.copyfile(tokenizer_path, out_dir / TOKENIZER_FILE)

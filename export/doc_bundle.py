@@ -26,7 +26,9 @@ from lsp_server.bundle_format import (
 )
 
 from .onnx_export import quantize_int8, set_metadata
+from .parity_note import fp32_line, int8_line
 from .seq2seq_export import (
+    DECODER_CASES,
     DECODER_FILE,
     ENCODER_FILE,
     GRAPH_KINDS,
@@ -86,7 +88,8 @@ def _export_checked(model, out_dir: Path, work: Path, metadata: dict, int8: bool
     enc, dec = export_seq2seq(model, work, metadata)
     fp32 = parity(enc, dec, cases, n)
     metrics = {"parity_fp32_encoder_max_abs_diff": fp32["encoder"], "parity_fp32_decoder_max_abs_diff": fp32["decoder"]}
-    log(f"docstring model fp32 ONNX parity vs PyTorch: encoder {fp32['encoder']:.2e}, decoder {fp32['decoder']:.2e}")
+    for part in ("encoder", "decoder"):
+        log(fp32_line(f"docstring {part}: ", fp32[part]))
     if int8:
         for path in (enc, dec):
             quantize_int8(path, work / f"int8_{path.name}")
@@ -94,7 +97,9 @@ def _export_checked(model, out_dir: Path, work: Path, metadata: dict, int8: bool
             os.replace(work / f"int8_{path.name}", path)
         q = parity(enc, dec, cases, n)
         metrics |= {"parity_int8_encoder_max_abs_diff": q["encoder"], "parity_int8_decoder_max_abs_diff": q["decoder"]}
-        log(f"docstring model int8 ONNX vs PyTorch: encoder {q['encoder']:.2e}, decoder {q['decoder']:.2e}")
+        for part, prefix in (("encoder", "encoder."), ("decoder", tuple(f"{c}.logits" for c in DECODER_CASES))):
+            reference = [v for k, v in cases.items() if k.startswith(prefix) and not k.endswith("input_ids")]
+            log(int8_line(f"docstring {part}: ", q[part], reference))
     np.savez_compressed(work / REFERENCE_FILE, **cases)
     for name in DOC_FILES:  # replace, never half-write, a file a running server may be reading
         shutil.copyfile(work / name, out_dir / f".{name}.tmp")

@@ -284,11 +284,11 @@ def _advance(run: Run, loss: float) -> None:
 
 
 def _loop(run: Run) -> None:
-    from tqdm import tqdm
+    from .progress import TrainProgress
     cfg, state, env = run.cfg, run.state, run.env
     start, start_elapsed = time.time(), state.elapsed_s
-    bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", mininterval=2.0,
-               disable=not env.is_main)
+    bar = TrainProgress(cfg, state.step, state.elapsed_s, enabled=env.is_main, log=run.log,
+                        compiling=cfg.compile and hasattr(torch, "compile"))
     while state.step < cfg.max_steps:
         elapsed = start_elapsed + time.time() - start
         progress = max(state.step / cfg.max_steps, elapsed / (cfg.max_minutes * 60) if cfg.max_minutes else 0.0)
@@ -299,9 +299,8 @@ def _loop(run: Run) -> None:
         loss = _step(run, lr_at(cfg, state.step, progress))
         _advance(run, loss)
         state.elapsed_s = start_elapsed + time.time() - start
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}", lr=f"{run.opt.param_groups[0]['lr']:.2e}",
-                        tok_s=f"{state.tokens / max(1e-9, state.elapsed_s):.0f}")
+        bar.step_done(state.step, state.elapsed_s, loss, run.opt.param_groups[0]["lr"],
+                      state.tokens / max(1e-9, state.elapsed_s))
         if state.step % cfg.eval_interval == 0:
             _eval_and_log(run)
         if state.step % cfg.checkpoint_interval == 0 and env.is_main:
