@@ -15,6 +15,14 @@ vim.notify = function(msg, level, opts)
   return notify(msg, level, opts)
 end
 
+--- Type `text` (Normal-mode keys, then Insert mode) and wait until it is in the line.
+local function in_insert(text)
+  H.feed(text)
+  H.wait_for(function()
+    return api.nvim_get_mode().mode == "i" and api.nvim_get_current_line():find(text:sub(3), 1, true) ~= nil
+  end, 3000)
+end
+
 --- 1. plugin/quill.lua defines the commands; nothing needs setup() for them.
 local function check_plugin_commands()
   vim.cmd("runtime! plugin/quill.lua") -- -u NONE loads no plugin by itself
@@ -69,9 +77,56 @@ local function check_help()
     end
   end
   H.check("the help documents every option, command and mapping, and its links resolve",
-    #undocumented == 0 and #broken == 0 and text:find(":Quill toggle", 1, true) and text:find("*quill-mappings*", 1, true),
+    #undocumented == 0 and #broken == 0 and text:find(":Quill toggle", 1, true) ~= nil
+      and text:find("*quill-mappings*", 1, true) ~= nil and text:find("*hl-QuillSuggestion*", 1, true) ~= nil,
     ("undocumented options %s, broken links %s"):format(vim.inspect(undocumented), vim.inspect(broken)),
     ("%d options"):format(#options))
+end
+
+--- 3. Neovim 0.11+: vim.lsp.enable("quill") with the plugin's lsp/quill.lua and no setup(): the command
+--- is resolved per root when the client starts (here `quill` on PATH), LspAttach brings the suggestions.
+local function check_lsp_enable()
+  local name = "vim.lsp.enable('quill') starts the server from lsp/quill.lua and shows suggestions"
+  if not (vim.lsp.config and vim.lsp.enable) then
+    return H.skip(name, "vim.lsp.config/enable need Neovim 0.11+")
+  end
+  local path = vim.env.PATH
+  if vim.fn.fnamemodify(H.cmd[1], ":t") == "quill" then
+    vim.env.PATH = vim.fn.fnamemodify(H.cmd[1], ":h") .. ":" .. path
+  else
+    vim.lsp.config("quill", { cmd = H.cmd })
+  end
+  vim.lsp.config("quill", { flags = { debounce_text_changes = 0 } })
+  vim.lsp.enable("quill")
+  local _, file = H.sample_project()
+  local bufnr, client = H.open_python(file)
+  local shown, accepted
+  if client then
+    in_insert("Go        self.")
+    shown = H.wait_for(function()
+      local ns = api.nvim_get_namespaces()["nvim.lsp.inline_completion"]
+      if ns and #api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, {}) > 0 then
+        return "Neovim's own inline completion"
+      end
+      return not H.no_ghost(bufnr) and "Quill's ghost text"
+    end)
+    H.feed("<Tab>")
+    accepted = H.wait_for(function()
+      local line = api.nvim_get_current_line()
+      return line:match("^        self%.%S") and line
+    end, 3000)
+  end
+  H.check(name, client ~= nil and shown and accepted, ("client %s, shown by %s, line after <Tab> %q"):format(
+    client and client.name or "none", tostring(shown), api.nvim_get_current_line()),
+    ("%s, <Tab> accepted %q"):format(tostring(shown), tostring(accepted)))
+  H.feed("<Esc>")
+  vim.lsp.enable("quill", false)
+  if client then
+    client:stop(true)
+  end
+  vim.cmd("enew")
+  vim.cmd("bwipeout! " .. bufnr)
+  vim.env.PATH = path
 end
 
 --- Count the requests of `method` a client sends (0.7 calls client.request(m, ...), 0.11+ client:request(m, ...)).
@@ -86,13 +141,6 @@ local function count_requests(client, method)
     return original(first, ...)
   end
   return counter
-end
-
-local function in_insert(text)
-  H.feed(text)
-  H.wait_for(function()
-    return api.nvim_get_mode().mode == "i" and api.nvim_get_current_line():find(text:sub(3), 1, true) ~= nil
-  end, 3000)
 end
 
 --- 3. :Quill toggle hides the suggestion shown and asks for none until toggled back.
@@ -185,7 +233,8 @@ local function check_native_accept_line(bufnr)
     return l[2] == "        " and l
   end, 2000)
   H.check(name, accepted and lines and lines[1] == "    def f(x):",
-    ("accepted %s, last lines %s"):format(tostring(accepted), vim.inspect(api.nvim_buf_get_lines(bufnr, -3, -1, false))))
+    ("accepted %s, last lines %s"):format(tostring(accepted),
+      vim.inspect(api.nvim_buf_get_lines(bufnr, -3, -1, false))))
   H.reset(bufnr)
 end
 
@@ -209,14 +258,14 @@ local function check_health(bufnr)
   local errors = vim.tbl_filter(function(line)
     return line:find("ERROR", 1, true) ~= nil
   end, lines)
-  local wanted = { "Neovim 0.", "inline path: ", "server command: ", "--version`", "bundle quill",
+  local wanted = { "Neovim 0.", "inline path: ", "server command: ", "--version`", "bundle %S+ verified and loaded",
                    "client %d+ attached to buffer " .. bufnr, "position encoding: utf%-", "error" }
   local absent = vim.tbl_filter(function(pattern)
     return not text:find(pattern)
   end, wanted)
   H.check(":checkhealth quill has no ERROR with the real server", #errors == 0 and #absent == 0,
     ("errors %s, missing %s in:\n%s"):format(vim.inspect(errors), vim.inspect(absent), text),
-    (text:match("[^\n]*bundle quill[^\n]*") or ""):gsub("^%s*", ""))
+    (text:match("[^\n]*verified and loaded[^\n]*") or ""):gsub("^%s*", ""))
   local options = require("quill.config").options
   local cmd = options.cmd
   options.cmd = { "/nonexistent/quill", "serve" }
@@ -231,6 +280,7 @@ end
 local function main()
   check_plugin_commands()
   check_help()
+  check_lsp_enable()
   trust_checks.run()
   local _, path = H.sample_project()
   require("quill").setup({ cmd = H.cmd, flags = { debounce_text_changes = 0 },

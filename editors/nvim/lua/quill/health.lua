@@ -169,7 +169,8 @@ local function check_buffer(report, bufnr)
   if not client then
     report.warn(("no Quill client attached to buffer %d (%s, filetype %q)"):format(bufnr,
       name ~= "" and name or "no name", vim.bo[bufnr].filetype),
-      { "run :checkhealth quill from a Python buffer", "check `filetypes` and that setup() or vim.lsp.enable('quill') ran" })
+      { "run :checkhealth quill from a Python buffer",
+        "check `filetypes` and that setup() or vim.lsp.enable('quill') ran" })
   else
     report.ok(("client %d attached to buffer %d (%s), root %s"):format(client.id, bufnr, name,
       tostring(client.config.root_dir)))

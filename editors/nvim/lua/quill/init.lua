@@ -81,12 +81,12 @@ local function wants_native()
   return inline.native ~= false and inline.auto_trigger ~= false and native.available()
 end
 
-local function start_inline(bufnr, client)
+local function start_inline(bufnr)
   if inline_ready[bufnr] then
     return
   end
   inline_ready[bufnr] = true
-  if wants_native() and native.attach(bufnr, client) then
+  if wants_native() and native.attach(bufnr) then
     native_bufs[bufnr] = true
   else
     ghost.attach(bufnr)
@@ -105,7 +105,7 @@ function M.attach(client, bufnr)
   end
   attached[bufnr] = client.id
   if config.options.inline.enabled then
-    start_inline(bufnr, client)
+    start_inline(bufnr)
   end
   api.nvim_create_autocmd("BufUnload", { buffer = bufnr, once = true, callback = function()
     attached[bufnr], inline_ready[bufnr], native_bufs[bufnr] = nil, nil, nil
@@ -124,7 +124,7 @@ local function set_enabled(enabled)
     elseif enabled and api.nvim_buf_is_valid(bufnr) then
       local client = server.client_for(bufnr)
       if client then
-        start_inline(bufnr, client)
+        start_inline(bufnr)
       end
     end
   end

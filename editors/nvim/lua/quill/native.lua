@@ -13,10 +13,11 @@ function M.available()
   return compat.native_inline_completion() ~= nil
 end
 
-function M.attach(bufnr, client)
+--- Turn Neovim's inline completion on in `bufnr`; false when it refuses (then Quill draws its own).
+--- (Its filter takes a buffer or a client, not both; the buffer's other clients rarely answer inline.)
+function M.attach(bufnr)
   local ic = compat.native_inline_completion()
-  local ok = pcall(ic.enable, true, { bufnr = bufnr, client_id = client.id })
-  return ok
+  return (pcall(ic.enable, true, { bufnr = bufnr }))
 end
 
 --- Turn Neovim's inline completion on or off in `bufnr` (:Quill enable/disable).

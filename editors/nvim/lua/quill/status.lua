@@ -53,9 +53,9 @@ end
 --- Lines of :Quill status for `bufnr`.
 function M.describe(bufnr)
   local inline = config.options.inline
+  local trigger = "manual (trigger key " .. tostring(config.options.keymaps.trigger) .. ")"
   local lines = {
-    ("suggestions: %s, %s"):format(inline.enabled and "on" or "off",
-      inline.auto_trigger and "while typing" or "manual (trigger key " .. tostring(config.options.keymaps.trigger) .. ")"),
+    ("suggestions: %s, %s"):format(inline.enabled and "on" or "off", inline.auto_trigger and "while typing" or trigger),
   }
   local client = server.client_for(bufnr)
   if client then
