@@ -11,6 +11,7 @@ import numpy as np
 from lsp_server.bundle_format import (
     CORPUS_HASHES,
     FORMAT_VERSION,
+    LOGITS_LAST_N,
     MODEL_FILE,
     REFERENCE_FILE,
     TOKENIZER_FILE,
@@ -110,7 +111,7 @@ def build_bundle(ckpt_dir: Path, tokenizer_path: Path, out_dir: Path, corpus_dir
         "model_config": cfg.to_json(),
         "params": sum(p.numel() for p in model.parameters()),
         "onnx": {"file": MODEL_FILE, "opset": 17, "precision": "int8" if int8 else "fp32",
-                 "inputs": inputs, "outputs": outputs, "logits": "last_position"},
+                 "inputs": inputs, "outputs": outputs, "logits": LOGITS_LAST_N},
         "tokenizer": {"file": TOKENIZER_FILE, "sha256": tok_sha, "special_tokens": special_ids(tok)},
         "fim": {"order": "psm", "prefix": "<fim_prefix>", "suffix": "<fim_suffix>", "middle": "<fim_middle>",
                 "eos": "<eos>"},

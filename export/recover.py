@@ -160,16 +160,21 @@ def logits_gap(model: DecoderLM, onnx_bytes: bytes, cases: dict[str, np.ndarray]
     import onnxruntime as ort
     import torch
 
-    from .onnx_export import DecoderStep, io_names
+    from .onnx_export import DecoderStep, decoder_feed
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    inputs, _ = io_names(model.cfg.n_layers)
+    names = [i.name for i in session.get_inputs()]
     gaps = {"vs_reference": 0.0, "vs_onnx": 0.0, "reference_vs_onnx": 0.0, "logit_scale": 0.0}
     for name in sorted({k.split(".")[0] for k in cases}):
-        past = [cases[f"{name}.past.{i}"].astype(np.float32) for i in range(len(inputs) - 1)]
+        past = [cases[f"{name}.past.{i}"].astype(np.float32) for i in range(2 * model.cfg.n_layers)]
         ids = cases[f"{name}.input_ids"].astype(np.int64)
-        onnx_logits = session.run(["logits"], {"input_ids": ids, **dict(zip(inputs[1:], past))})[0]
+        count = int(cases.get(f"{name}.num_logits", 1))  # older bundles: last position only, (B, V)
+        onnx_logits = session.run(["logits"], decoder_feed(names, ids, past, count))[0]
         with torch.no_grad():
-            ours = DecoderStep(model.eval())(torch.from_numpy(ids), *map(torch.from_numpy, past))[0].numpy()
+            ours = DecoderStep(model.eval())(torch.from_numpy(ids), *map(torch.from_numpy, past),
+                                             torch.tensor(count))[0].numpy()
+        if f"{name}.num_logits" not in cases:
+            ours = ours[:, -1]
+        onnx_logits = onnx_logits.reshape(ours.shape)
         ref = cases[f"{name}.logits"]
         for key, a, b in (("vs_reference", ours, ref), ("vs_onnx", ours, onnx_logits),
                           ("reference_vs_onnx", ref, onnx_logits)):

@@ -23,6 +23,9 @@ CORPUS_HASHES = "corpus_hashes.txt"  # content_hash of every file the bundle's w
 REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE)
 MODEL_KEYS = ("n_layers", "n_heads", "d_model", "max_seq_len")  # what the engines read from a model_config
 SPECIAL_TOKENS = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<eos>")
+# The decoder graph's input saying how many last positions get logits: (B, num_logits, V), manifest
+# onnx.logits "last_n", so one pass verifies several drafted tokens. Older bundles: "last_position", (B, V).
+NUM_LOGITS, LOGITS_LAST_N, LOGITS_LAST_POSITION = "num_logits", "last_n", "last_position"
 DOC_GRAPHS = ("encoder", "decoder")  # manifest["docstring"]["files"] roles that the server runs
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # the shipped one is 12 KB
 

@@ -44,6 +44,7 @@ class InlineConfig:
     cross_file_context: bool = True  # imports and signatures of other open documents in the prompt
     # gitignore-style globs of documents that get no suggestions at all (relative to their workspace folder)
     exclude: list[str] = field(default_factory=list)
+    speculate: bool = True  # prompt-lookup decoding: check the project caches' drafts several tokens per pass
 
     def limits(self) -> dict[str, tuple[float, float]]:
         """Inclusive (min, max) of the numeric settings."""
@@ -60,7 +61,8 @@ class InlineConfig:
         return SuggestOptions(self.max_new_tokens, self.max_lines,
                               PromptBudget(self.prefix_tokens, self.suffix_tokens), self.timeout_ms,
                               self.multiline, self.alternatives, self.confidence_threshold,
-                              cut_logprob=self.cut_logprob, min_confidence=self.min_confidence)
+                              cut_logprob=self.cut_logprob, min_confidence=self.min_confidence,
+                              speculate=self.speculate)
 
 
 @dataclass

@@ -182,10 +182,12 @@ class DecoderLM(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def forward(self, idx: torch.Tensor, past: list[KV] | None = None,
-                last_only: bool = False) -> tuple[torch.Tensor, list[KV]]:
+                last_only: bool = False, last_n: torch.Tensor | None = None) -> tuple[torch.Tensor, list[KV]]:
         """idx: (B, T) token ids; past: per layer (k, v) of (B, H, P, Dh).
 
-        Returns logits (B, T, V) — or (B, V) with last_only, which skips 40% of prompt compute —
+        Returns logits (B, T, V) — or (B, V) with last_only, which skips 40% of prompt compute, or
+        (B, n, V) for the last n positions with last_n (a 0-d tensor: the exported graph's num_logits
+        input, so one graph serves prompt passes and the verification of several drafted tokens) —
         and the per-layer keys/values including the new positions.
         """
         T = idx.shape[1]
@@ -202,6 +204,8 @@ class DecoderLM(nn.Module):
         x = self.ln_f(x)
         if last_only:
             x = x[:, -1, :]
+        elif last_n is not None:  # index_select over arange traces to a dynamic Range + Gather
+            x = x.index_select(1, torch.arange(x.shape[1] - last_n, x.shape[1], device=x.device))
         return F.linear(x, self.embed.weight), present  # tied head
 
     def empty_past(self, batch: int = 1) -> list[KV]:

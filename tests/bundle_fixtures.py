@@ -12,6 +12,9 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from lsp_server.bundle_format import NUM_LOGITS
 from lsp_server.runtime.bundles import default_bundle_path
 
 
@@ -118,3 +121,30 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     "external data outside the bundle": (external_data, ("../outside.bin", "re-export")),
     "tokenizer missing": (tokenizer_missing, ("missing tokenizer.json", "quill export")),
 }
+
+
+def last_position_layout(folder: Path) -> Path:
+    """A bundle copy rewritten to the older layout (no num_logits input, (B, V) logits; its reference.npz
+    too), re-signed: what bundles exported before prompt-lookup decoding look like."""
+    import onnx
+    from onnx import helper, numpy_helper
+    proto = onnx.load(str(folder / "model.onnx"))
+    graph = proto.graph
+    graph.input.remove(next(i for i in graph.input if i.name == NUM_LOGITS))
+    graph.initializer.append(numpy_helper.from_array(np.array(1, dtype=np.int64), NUM_LOGITS))
+    graph.initializer.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "squeeze_axes"))
+    for node in graph.node:
+        node.output[:] = ["logits_n" if o == "logits" else o for o in node.output]
+    graph.node.append(helper.make_node("Squeeze", ["logits_n", "squeeze_axes"], ["logits"]))
+    onnx.save(proto, str(folder / "model.onnx"))
+    resign(folder, "model.onnx")
+    with np.load(folder / "reference.npz") as ref:  # older references: last-position logits, no counts
+        cases = {k: (v[:, -1] if k.endswith(".logits") else v) for k, v in ref.items() if not k.endswith(".num_logits")}
+    np.savez_compressed(folder / "reference.npz", **cases)
+    resign(folder, "reference.npz")
+
+    def old_manifest(manifest):
+        manifest["onnx"]["inputs"].remove(NUM_LOGITS)
+        manifest["onnx"]["logits"] = "last_position"
+    edit_manifest(folder, old_manifest)
+    return folder

@@ -33,6 +33,6 @@ class FakeEngine:
         return Generation(self.script, [], [], "eos", len(prompt_ids))
 
     def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
-                              cache=None, skip=0, heal="", bias=None) -> list[Generation]:
+                              cache=None, skip=0, heal="", bias=None, draft=None, halt=None) -> list[Generation]:
         """A script has one answer: no branches beyond the greedy one."""
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..runtime.engine import Generation
+from .healing import healed_tokens
 
 # (bias, mean log p, min log p, log(1 + unvouched tokens)): benchmarks/show_less.py (BENCHMARKS.md)
 CALIBRATION = (0.6569, 0.2853, 0.0443, -1.207)
@@ -28,6 +29,14 @@ def first_line_tokens(gen: Generation, decode) -> int:
         if "\n" in text_seen.lstrip("\n") and text_seen.strip():
             return k
     return len(gen.token_ids)
+
+
+def mark_first_line(gen: Generation, heal: str, mixer, decode) -> None:
+    """Mark in gen.timings what the calibration reads: the first line's tokens, which of them the project's
+    caches would have chosen (mixer: lsp_server.project.mixing.Mixer, or None), the healed ones."""
+    n = gen.timings[FIRST_LINE_TOKENS] = first_line_tokens(gen, decode) if gen.token_ids else len(gen.logprobs)
+    gen.timings[CACHE_AGREES] = mixer.agrees(gen.token_ids[:n]) if mixer is not None else []
+    gen.timings[HEALED_TOKENS] = healed_tokens(gen, heal, decode, inside=True)
 
 
 def prefix_features(logprobs: list[float], agrees: list[bool], k: int, skip: int = 0) -> tuple[float, ...]:

@@ -30,3 +30,7 @@ class SuggestOptions:
     # SPM keeps the suffix first, so the prompts of consecutive keystrokes share all but their last tokens
     # (benchmarks/fim_order.py measures that it costs no quality).
     fim_order: str = SPM
+    # Prompt-lookup decoding: check the project caches' drafted tokens several per model pass (same output).
+    speculate: bool = True
+    # End a branch where the doubt cut or the gate would cut it anyway (lsp_server.inline.early_stop).
+    early_stop: bool = True

@@ -12,22 +12,10 @@ from ..project.mixing import Mixer, ProjectContext
 from ..runtime.cancel import CancelToken
 from ..runtime.engine import Engine, Generation, PromptCache, StopFn
 from ..syntax.documents import Document
-from .confidence import (
-    CACHE_AGREES,
-    FIRST_LINE_TOKENS,
-    HEALED_TOKENS,
-    confident_tokens,
-    first_line_tokens,
-)
+from .confidence import confident_tokens, mark_first_line
 from .cursor import cursor_context
-from .healing import (
-    cut_at_doubt,
-    heal_text,
-    healed_stop,
-    healed_tokens,
-    keep_tokens,
-    unheal,
-)
+from .early_stop import EarlyStop
+from .healing import cut_at_doubt, heal_text, healed_stop, keep_tokens, unheal
 from .options import SuggestOptions
 from .postprocess import Suggestion, finish_best
 from .prompt import build_prompt
@@ -46,8 +34,11 @@ def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: Sto
     duplicate another. A batch row costs about as much as a whole decode (each step copies every row's
     KV cache), so with one suggestion wanted the spares run only when the greedy one shows nothing.
     """
+    halt = EarlyStop(options, heal, mixer, _prefix_decoder(engine)) if options.early_stop else None
     return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel,
-                                        cache=cache, skip=skip, heal=heal, bias=mixer)
+                                        cache=cache, skip=skip, heal=heal, bias=mixer,
+                                        draft=mixer.draft if mixer is not None and options.speculate else None,
+                                        halt=halt)
 
 
 def _prefix_decoder(engine: Engine):
@@ -71,9 +62,7 @@ def _doubtless(gens: list[Generation], engine: Engine, options: SuggestOptions, 
     for gen in gens:
         decode = _prefix_decoder(engine)  # the stages below decode the same prefixes: once each
         gen = cut_at_doubt(gen, options.cut_logprob, heal, decode)
-        n = gen.timings[FIRST_LINE_TOKENS] = first_line_tokens(gen, decode) if gen.token_ids else len(gen.logprobs)
-        gen.timings[CACHE_AGREES] = mixer.agrees(gen.token_ids[:n]) if mixer is not None else []
-        gen.timings[HEALED_TOKENS] = healed_tokens(gen, heal, decode, inside=True)
+        mark_first_line(gen, heal, mixer, decode)
         if options.min_confidence > 0 and gen.token_ids:
             gen = keep_tokens(gen, confident_tokens(gen, options.min_confidence, decode), decode, "unsure")
         out.append(unheal(heal, gen))

@@ -16,6 +16,9 @@ from .index import ProjectIndex, merge_matches
 from .ngrams import Match, NgramTable
 
 FIXED, CONTEXT, SPECIFIC, GATE = "fixed", "context", "specific", "gate"
+# Prompt-lookup drafts (Mixer.draft): follow the caches while their longest matched context is at least this
+# long and its most frequent next token has at least this share (tuned with benchmarks/speculation.py).
+DRAFT_MIN_ORDER, DRAFT_MIN_SHARE = 3, 0.5
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,22 @@ class Mixer:
 
     def __call__(self, generated: Sequence[int], logprobs: np.ndarray) -> np.ndarray:
         return mix(logprobs, self.match(generated), self.rule)
+
+    def draft(self, generated: Sequence[int], limit: int) -> list[int]:
+        """Prompt lookup: up to `limit` tokens the caches expect after the generated ones, each the most
+        frequent continuation of a long, consistent context (lsp_server.runtime.engine checks them in one
+        pass and keeps what greedy decoding would have chosen). Lookups are shared with the bias."""
+        context, out = self.prefix + list(generated), []
+        while len(out) < limit:
+            found = self._lookup(tuple(context[-self.rule.max_order:]))
+            if found is None or found.order < DRAFT_MIN_ORDER:
+                break
+            top = int(found.counts.argmax())
+            if float(found.counts[top]) < DRAFT_MIN_SHARE * found.total:
+                break
+            out.append(int(found.ids[top]))
+            context.append(out[-1])
+        return out
 
     def agrees(self, generated: Sequence[int]) -> list[bool]:
         """Per generated token: would the caches alone have chosen it (their most frequent next token after

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 import onnxruntime as ort
 
+from ..bundle_format import NUM_LOGITS
 from ..errors import BundleCorrupt
 from .bundles import Bundle, load_bundle
 from .cancel import Cancelled, CancelToken
@@ -27,6 +28,13 @@ StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to 
 # A decoding bias: (a row's generated token ids so far, its (V,) log-probabilities) -> the log-probabilities
 # to decode from instead (lsp_server.project.mixing.Mixer mixes in the project's n-gram counts).
 Bias = Callable[[list[int], np.ndarray], np.ndarray]
+# Prompt-lookup drafts: (a row's generated token ids so far, at most how many) -> token ids the caches
+# expect next; the engine checks them in one pass and keeps the longest prefix that decoding would choose.
+Draft = Callable[[list[int], int], list[int]]
+# A row's early end: (its generation so far, the next token, its log-probability) -> a stop reason to end the
+# row before that token, or None (lsp_server.inline.early_stop: what the show-less stages would cut anyway).
+Halt = Callable[["Generation", int, float], "str | None"]
+MAX_DRAFT = 8
 
 
 @dataclass
@@ -111,7 +119,8 @@ class LanguageModel(Protocol):
                               stop: StopFn | None = None, deadline: float | None = None,
                               cancel: CancelToken | None = None,
                               cache: PromptCache | None = None, skip: int = 0, heal: str = "",
-                              bias: Bias | None = None) -> list[Generation]: ...
+                              bias: Bias | None = None, draft: Draft | None = None,
+                              halt: Halt | None = None) -> list[Generation]: ...
 
 
 class Engine:
@@ -132,9 +141,13 @@ class Engine:
         self.session = onnx_session(bundle.onnx_bytes, options, f"{bundle.path}/model.onnx")
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
-        if len(self.input_names) != 1 + 2 * self.n_layers:
-            raise BundleCorrupt(f"{bundle.path}/model.onnx has {len(self.input_names)} inputs; expected "
-                                f"input_ids + {2 * self.n_layers} cache tensors")
+        self.cache_names = [n for n in self.input_names if n.startswith("past_")]
+        # Graphs with a num_logits input return logits for the last n positions: drafts are checked in one pass.
+        self.verifies = NUM_LOGITS in self.input_names
+        if len(self.cache_names) != 2 * self.n_layers or self.input_names[0] != "input_ids" or \
+                len(self.input_names) != 1 + 2 * self.n_layers + self.verifies:
+            raise BundleCorrupt(f"{bundle.path}/model.onnx has inputs {self.input_names}; expected "
+                                f"input_ids + {2 * self.n_layers} cache tensors (+ {NUM_LOGITS})")
         check_cache_shapes(self.session, self.n_heads, self.head_dim, f"{bundle.path}/model.onnx")
 
     @classmethod
@@ -159,12 +172,19 @@ class Engine:
         shape = (batch, self.n_heads, 0, self.head_dim)
         return [np.zeros(shape, dtype=np.float32) for _ in range(2 * self.n_layers)]
 
-    def step(self, ids: np.ndarray, past: list[np.ndarray], run_options: ort.RunOptions | None = None):
-        """One forward pass: ids (B, T) -> last-position logits (B, V) and the extended cache."""
+    def step(self, ids: np.ndarray, past: list[np.ndarray], run_options: ort.RunOptions | None = None,
+             positions: int = 1):
+        """One forward pass: ids (B, T) -> logits and the extended cache. Logits are (B, V) for the last
+        position, or (B, positions, V) for the last `positions` (graphs that verify only)."""
         feed = {"input_ids": ids.astype(np.int64, copy=False)}
-        feed.update(zip(self.input_names[1:], past))
+        feed.update(zip(self.cache_names, past))
+        if self.verifies:
+            feed[NUM_LOGITS] = np.array(positions, dtype=np.int64)
+        elif positions != 1:
+            raise ValueError("this bundle's graph returns logits for the last position only")
         outputs = self.session.run(self.output_names, feed, run_options)
-        return outputs[0], outputs[1:]
+        logits = outputs[0]
+        return (logits[:, 0] if self.verifies and positions == 1 else logits), outputs[1:]
 
     @cached_property
     def token_texts(self) -> list[str]:
@@ -172,12 +192,12 @@ class Engine:
         ids = [[i] for i in range(self.tokenizer.get_vocab_size())]
         return self.tokenizer.decode_batch(ids, skip_special_tokens=True)
 
-    def extend(self, ids: np.ndarray, past: list[np.ndarray], cancel: CancelToken):
-        """step() under cancellation: (B, V) log-probabilities (special tokens but <eos> banned) and the
-        extended cache; raises Cancelled."""
+    def extend(self, ids: np.ndarray, past: list[np.ndarray], cancel: CancelToken, positions: int = 1):
+        """step() under cancellation: (B, V) — or (B, positions, V) — log-probabilities (special tokens but
+        <eos> banned) and the extended cache; raises Cancelled."""
         with cancel.running() as run_options:
-            logits, past = self.step(ids, past, run_options)
-        logits[:, self._banned] = -np.inf  # never emit FIM/task tokens
+            logits, past = self.step(ids, past, run_options, positions)
+        logits[..., self._banned] = -np.inf  # never emit FIM/task tokens
         return log_softmax(logits), past
 
     def _clip(self, prompt_ids: list[int], max_new_tokens: int) -> tuple[list[int], int]:
@@ -215,13 +235,16 @@ class Engine:
                               stop: StopFn | None = None, deadline: float | None = None,
                               cancel: CancelToken | None = None,
                               cache: PromptCache | None = None, skip: int = 0, heal: str = "",
-                              bias: Bias | None = None) -> list[Generation]:
+                              bias: Bias | None = None, draft: Draft | None = None,
+                              halt: Halt | None = None) -> list[Generation]:
         """Greedy continuations of the n most likely first tokens, sharing one prompt pass.
 
         The first is plain greedy decoding; all n branches decode together as one batch. With a
         `cache`, the prompt pass reuses the previous one's common prefix and replaces it. `skip`
         leaves out the `skip` most likely first tokens (branches a previous call already decoded).
-        With `bias`, every step decodes from bias(row's tokens so far, model log-probabilities).
+        With `bias`, every step decodes from bias(row's tokens so far, model log-probabilities); with
+        `draft` (and a graph that verifies), a lone row checks drafted tokens several per pass; `halt` may
+        end a row before any token after its first.
         """
         prompt_ids, budget = self._clip(prompt_ids, max_new_tokens)
         cancel = cancel or CancelToken()
@@ -238,16 +261,21 @@ class Engine:
             pre = self.prefill(prompt_ids, cancel, budget, cache.last if cache is not None else None)
             if cache is not None:
                 cache.last = pre
-            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip, heal, bias)
+            self._branch_loop(gens, pre, budget, stop, deadline, cancel, skip, heal, bias, draft, halt)
         except Cancelled:
             for gen in gens:
                 gen.stop_reason = "cancelled"
         return gens
 
-    def _accept(self, gen: Generation, token: int, logprob: float, stop: StopFn | None) -> bool:
-        """Append one token to gen; False when gen is finished (eos or its stop rule)."""
+    def _accept(self, gen: Generation, token: int, logprob: float, stop: StopFn | None,
+                halt: Halt | None = None) -> bool:
+        """Append one token to gen; False when gen is finished (eos, `halt` before the token, its stop rule)."""
         if token == self.eos_id or not np.isfinite(logprob):
             gen.stop_reason = "eos"
+            return False
+        reason = halt(gen, token, logprob) if halt is not None else None
+        if reason is not None:
+            gen.stop_reason = reason
             return False
         gen.token_ids.append(token)
         gen.logprobs.append(logprob)
@@ -268,14 +296,17 @@ class Engine:
         return self.healing.mask(remaining)
 
     def _branch_loop(self, gens: list[Generation], pre: Prefill, budget: int, stop, deadline, cancel,
-                     skip: int = 0, heal: str = "", bias: Bias | None = None) -> None:
+                     skip: int = 0, heal: str = "", bias: Bias | None = None, draft: Draft | None = None,
+                     halt: Halt | None = None) -> None:
         """Decode every branch greedily from its own first token; finished rows leave the batch.
 
         With `heal` (text the user typed that the prompt leaves out, see lsp_server.inline.healing.heal_text), tokens are
         constrained to reproduce it first: token healing, so `impo` can become `import` though the
-        tokenizer would never split `import` as `impo` + `rt`.
+        tokenizer would never split `import` as `impo` + `rt`. With `draft`, a lone row checks the tokens
+        the caches expect in one pass (prompt-lookup decoding): same tokens, fewer model calls.
         """
         t0 = time.perf_counter()
+        accept = partial(self._accept, stop=stop, halt=halt)
         first_logprobs = bias([], pre.logprobs) if bias is not None else pre.logprobs
         first_logprobs = self.healing.constrain(first_logprobs, "", heal) if heal else first_logprobs
         first = np.argsort(-first_logprobs, kind="stable")[skip:skip + len(gens)]
@@ -283,24 +314,30 @@ class Engine:
         for i, (gen, token) in enumerate(zip(gens, first)):
             gen.prompt_ms = pre.ms
             gen.timings["reused_tokens"] = pre.reused
-            if self._accept(gen, int(token), float(first_logprobs[token]), stop):
+            gen.timings.update(model_calls=0, drafted=0, draft_accepted=0)
+            if accept(gen, int(token), float(first_logprobs[token])):
                 rows.append(i)
                 next_ids.append(int(token))
         past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
-        for _ in range(budget - 1):
-            if not rows:
-                break
+        pick = partial(self._pick, bias=bias, heal=heal)
+        while rows and len(gens[rows[0]].token_ids) < budget:
             if deadline is not None and time.monotonic() > deadline:
                 for i in rows:
                     gens[i].stop_reason = "deadline"
                 break
+            if len(rows) == 1 and draft is not None and self.verifies:
+                gen = gens[rows[0]]
+                proposed = draft(gen.token_ids, min(MAX_DRAFT, budget - len(gen.token_ids) - 1))
+                if proposed:
+                    next_ids, past = self._verify_row(gen, next_ids[0], proposed, past, accept, cancel, pick)
+                    rows = rows if next_ids else []
+                    continue
             logprobs, past = self.extend(np.array(next_ids, dtype=np.int64)[:, None], past, cancel)
             keep, next_ids = [], []
             for r, i in enumerate(rows):
-                row = bias(gens[i].token_ids, logprobs[r]) if bias is not None else logprobs[r]
-                row = self.healing.constrain(row, gens[i].text, heal) if heal else row
-                token = int(row.argmax())
-                if self._accept(gens[i], token, float(row[token]), stop):
+                gens[i].timings["model_calls"] += 1
+                token, logprob = pick(gens[i], logprobs[r])
+                if accept(gens[i], token, logprob):
                     keep.append(r)
                     next_ids.append(token)
             if len(keep) < len(rows):
@@ -308,6 +345,33 @@ class Engine:
             rows = [rows[r] for r in keep]
         for gen in gens:
             gen.decode_ms = (time.perf_counter() - t0) * 1000
+
+    def _pick(self, gen: Generation, logprobs: np.ndarray, bias: Bias | None, heal: str) -> tuple[int, float]:
+        """The greedy next token of one row from its model log-probabilities, after bias and healing."""
+        row = bias(gen.token_ids, logprobs) if bias is not None else logprobs
+        row = self.healing.constrain(row, gen.text, heal) if heal else row
+        token = int(row.argmax())
+        return token, float(row[token])
+
+    def _verify_row(self, gen: Generation, last: int, proposed: list[int], past: list[np.ndarray], accept,
+                    cancel: CancelToken, pick) -> tuple[list[int], list[np.ndarray]]:
+        """One pass over [last, *proposed]: accept greedy tokens while they equal the proposal (the first
+        that differs is accepted too, as a plain step would have); the cache keeps only the checked inputs.
+        Returns ([the next input token], cache), or ([], cache) when the row finished."""
+        length = past[0].shape[2]
+        inputs = [last, *proposed]
+        logprobs, past = self.extend(np.array([inputs], dtype=np.int64), past, cancel, positions=len(inputs))
+        gen.timings["model_calls"] += 1
+        gen.timings["drafted"] += len(proposed)
+        for j in range(len(inputs)):
+            token, logprob = pick(gen, logprobs[0, j])
+            if not accept(gen, token, logprob):
+                return [], past
+            if j == len(proposed) or token != proposed[j]:
+                break
+            gen.timings["draft_accepted"] += 1
+        # Inputs 0..j are what the row decoded; keys/values of later drafted inputs are dropped.
+        return [token], [np.ascontiguousarray(p[:, :, :length + j + 1]) for p in past]
 
     def score(self, pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
               cancel: CancelToken | None = None) -> list[float]:

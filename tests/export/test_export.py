@@ -10,6 +10,8 @@ import torch
 from export.bundle import build_bundle
 from export.onnx_export import (
     DecoderStep,
+    decoder_feed,
+    example_inputs,
     export_decoder,
     io_names,
     parity,
@@ -83,13 +85,28 @@ def one_case(cases: dict, name: str) -> dict:
     return {k: v for k, v in cases.items() if k.split(".")[0] == name}
 
 
-@pytest.mark.parametrize("name, batch, seq, past", [("prompt", 1, 12, 0), ("step", 1, 1, 12), ("batch", 2, 4, 6)])
-def test_onnxruntime_logits_match_pytorch(onnx_path, cases, model, name, batch, seq, past):
+@pytest.mark.parametrize("name, batch, seq, past, count", [("prompt", 1, 12, 0, 1), ("step", 1, 1, 12, 1),
+                                                           ("batch", 2, 4, 6, 3)])
+def test_onnxruntime_logits_match_pytorch(onnx_path, cases, model, name, batch, seq, past, count):
     case = one_case(cases, name)
     assert case[f"{name}.input_ids"].shape == (batch, seq)
     assert case[f"{name}.past.0"].shape == (batch, model.cfg.n_heads, past, model.cfg.head_dim)
-    assert case[f"{name}.logits"].shape == (batch, model.cfg.vocab_size)
+    assert case[f"{name}.logits"].shape == (batch, count, model.cfg.vocab_size)
     assert parity(onnx_path, case, model.cfg.n_layers) < TOLERANCE
+
+
+def test_num_logits_gives_the_last_positions_of_a_full_forward_pass(onnx_path, model):
+    """Verifying drafted tokens reads logits at several positions: they must equal the whole forward pass's."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    ids, past = example_inputs(model, 1, 7, 5, seed=3)
+    names = [i.name for i in session.get_inputs()]
+    with torch.no_grad():
+        full, _ = model(ids, past=[(past[2 * i], past[2 * i + 1]) for i in range(model.cfg.n_layers)])
+    for count in (1, 4, 7):
+        got = session.run(["logits"], decoder_feed(names, ids.numpy(), [p.numpy() for p in past], count))[0]
+        assert got.shape == (1, count, model.cfg.vocab_size)
+        np.testing.assert_allclose(got[0], full[0, -count:].numpy(), atol=TOLERANCE, rtol=0)
 
 
 def test_onnx_graph_has_the_documented_inputs_outputs_and_metadata(onnx_path, model):
@@ -105,13 +122,11 @@ def test_onnx_cache_outputs_match_pytorch_cache(onnx_path, model, cases):
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     inputs, outputs = io_names(model.cfg.n_layers)
     case = one_case(cases, "batch")
-    feed = {"input_ids": case["batch.input_ids"]}
-    feed.update({n: case[f"batch.past.{i}"] for i, n in enumerate(inputs[1:])})
-    got = session.run(outputs, feed)
+    past = [case[f"batch.past.{i}"] for i in range(2 * model.cfg.n_layers)]
+    got = session.run(outputs, decoder_feed(inputs, case["batch.input_ids"], past, 3))
     ids = torch.from_numpy(case["batch.input_ids"])
-    past = [torch.from_numpy(case[f"batch.past.{i}"]) for i in range(2 * model.cfg.n_layers)]
     with torch.no_grad():
-        want = DecoderStep(model)(ids, *past)
+        want = DecoderStep(model)(ids, *map(torch.from_numpy, past), torch.tensor(3))
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w.numpy(), atol=TOLERANCE, rtol=0)
     assert got[1].shape[2] == 6 + 4  # past + new positions

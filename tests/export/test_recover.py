@@ -58,10 +58,12 @@ def test_recovering_the_shipped_bundle_gives_logits_that_match_onnxruntime(with_
     assert ("weight_map" in bundle.manifest) == with_map
     model = recover_model(folder, **QUIET)
     gaps = logits_gap(model, bundle.onnx_bytes, reference_cases(bundle.path, bundle.manifest))
-    # int8 weights and activations: the shipped ONNX is itself ~0.4 away from its PyTorch model (logits ~14).
+    # int8 weights and activations: the shipped ONNX is itself ~0.3 away from its PyTorch model (logits ~14).
     assert gaps["vs_onnx"] < 0.35
     assert gaps["vs_reference"] < 0.35
-    assert gaps["vs_onnx"] < gaps["reference_vs_onnx"]
+    # The recovered model is as close to onnxruntime as the exporting one was (the shipped bundle was itself
+    # re-exported from recovered weights by export.upgrade, so the two are the same weights up to rounding).
+    assert gaps["vs_onnx"] < 1.05 * gaps["reference_vs_onnx"]
 
 
 def test_a_new_bundle_records_a_weight_map_that_covers_every_parameter(tiny_bundle, tiny_model):

@@ -247,7 +247,7 @@ def test_when_greedy_gives_nothing_that_parses_the_next_branches_are_tried_best_
 
     class BranchingEngine(FakeEngine):
         def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
-                                  cache=None, skip=0, heal="", bias=None):
+                                  cache=None, skip=0, heal="", bias=None, draft=None, halt=None):
             self.asked = (n, skip)
             texts = [("return (a +\n", -0.1), ("return b - a\n\n", -2.0), ("return a + b\n\n", -0.5)]
             return [Generation(t, [1], [lp], "eos", len(prompt_ids)) for t, lp in texts]

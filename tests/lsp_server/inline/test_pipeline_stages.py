@@ -231,7 +231,7 @@ class FakeEngine:
         self.calls = []
 
     def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
-                              cache=None, skip=0, heal="", bias=None):
+                              cache=None, skip=0, heal="", bias=None, draft=None, halt=None):
         first = self.generate(prompt_ids, max_new_tokens, stop, deadline, cancel)
         self.calls[-1].update(n=n, skip=skip)
         more = [FakeEngine(text, self.stop_reason, self.apply_stop, logprob) for text, logprob in self.alternatives]

@@ -208,7 +208,7 @@ class BranchEngine:
         return char_encode(text)
 
     def generate_alternatives(self, ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None, cache=None,
-                              skip=0, heal="", bias=None):
+                              skip=0, heal="", bias=None, draft=None, halt=None):
         from lsp_server.runtime.engine import Generation
         self.calls.append((n, skip))
         return [Generation(t, [], [-0.5] * max(len(t), 1), "eos", len(ids)) for t in self.texts[skip:skip + n]]
