@@ -14,13 +14,16 @@ from typing import Callable
 
 import numpy as np
 
-from ..inline.prompt import PromptBudget, build_prompt
+from ..inline.prompt import SPM, PromptBudget, build_prompt
+from ..inline.typing_state import DocumentReuse
+from ..project.mixing import ProjectContext
 from ..runtime.cancel import Cancelled, CancelToken
-from ..runtime.engine import Engine, Prefill, end_logprob
+from ..runtime.engine import Bias, Engine, Prefill
+from ..runtime.scoring import end_logprob
 from ..syntax.documents import Document
 from ..syntax.identifiers import Name, WordAt, collect_names, word_at
 
-MAX_NAME_TOKENS = 6  # a proposal that has not ended after this many tokens is dropped
+MAX_NAME_TOKENS = 10  # a proposal that has not ended after this many tokens is dropped (project names run long)
 _SCAN = 256          # most likely tokens examined per step when looking for one that fits
 TAIL_CHARS = 200     # of the prompt's last line: enough to see how a name merges with the text before it
 _masks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -100,26 +103,30 @@ def _best_fitting(logprobs: np.ndarray, texts: list[str], so_far: str, lead: str
 
 
 def propose_names(engine: Engine, pre: Prefill, lead: str, typed: str, k: int,
-                  cancel: CancelToken | None = None) -> dict[str, float]:
-    """Complete the k most likely fitting next tokens greedily to whole names: {name: log-probability}."""
+                  cancel: CancelToken | None = None, bias: Bias | None = None) -> dict[str, float]:
+    """Complete the k most likely fitting next tokens greedily to whole names: {name: log-probability}.
+    With `bias` (the project's n-gram mixer), every step ranks on the mixed distribution."""
     texts, mask = engine.token_texts, identifier_mask(engine)
-    first, logprobs = [], pre.logprobs.copy()
+    start = bias([], pre.logprobs) if bias is not None else pre.logprobs
+    first, logprobs = [], start.copy()
     while len(first) < k and (token := _best_fitting(logprobs, texts, "", lead, typed)) is not None:
         first.append(token)
         logprobs[token] = -np.inf
-    branches = [[texts[t], float(pre.logprobs[t]), t] for t in first]  # text so far, score, last token
+    branches = [[texts[t], float(start[t]), [t]] for t in first]  # text so far, score, tokens
     past = [np.repeat(p, len(branches), axis=0) for p in pre.past]
     found: dict[str, float] = {}
     for _ in range(MAX_NAME_TOKENS):
         if not branches:
             break
-        step, past = engine.extend(np.array([[b[2]] for b in branches], dtype=np.int64), past, cancel or CancelToken())
+        step, past = engine.extend(np.array([[b[2][-1]] for b in branches], dtype=np.int64), past,
+                                   cancel or CancelToken())
         keep = []
-        for row, (text, score, _) in enumerate(branches):
-            ends = end_logprob(step[row], mask) if len(text) >= len(lead + typed) else -np.inf
-            token = _best_fitting(step[row], texts, text, lead, typed)
-            if token is not None and float(step[row, token]) > ends:
-                branches[row] = [text + texts[token], score + float(step[row, token]), token]
+        for row, (text, score, tokens) in enumerate(branches):
+            mixed = bias(tokens, step[row]) if bias is not None else step[row]
+            ends = end_logprob(mixed, mask) if len(text) >= len(lead + typed) else -np.inf
+            token = _best_fitting(mixed, texts, text, lead, typed)
+            if token is not None and float(mixed[token]) > ends:
+                branches[row] = [text + texts[token], score + float(mixed[token]), tokens + [token]]
                 keep.append(row)
             elif np.isfinite(ends) and _worth_proposing(name := text[len(lead):], typed):
                 found[name] = max(found.get(name, -np.inf), score + ends)
@@ -128,18 +135,35 @@ def propose_names(engine: Engine, pre: Prefill, lead: str, typed: str, k: int,
     return found
 
 
+@dataclass
+class NameRequest:
+    """What steers one request's ranking besides the buffer: the project's n-gram counts (mixed into every
+    score, as inline decoding does) and the document's state between requests (its previous prompt pass,
+    reused where it matches, and prefix window, kept while it fits so that the two passes do match)."""
+    project: ProjectContext | None = None
+    reuse: DocumentReuse | None = None
+
+
 def model_scores(doc: Document, word: WordAt, names: list[Name], engine: Engine, options: NameOptions,
-                 cancel: CancelToken | None = None, context: str = "") -> tuple[dict[str, float], dict[str, float]]:
+                 cancel: CancelToken | None = None, context: str = "",
+                 request: NameRequest = NameRequest()) -> tuple[dict[str, float], dict[str, float]]:
     """({buffer name: score}, {proposed name: score}) from one shared prompt pass; raises Cancelled."""
     before, lead = split_lead(doc.text[:word.start])
-    prompt = build_prompt(before, doc.text[word.end:], engine.encode, engine.special, options.budget, context)
-    pre = engine.prefill(prompt.ids, cancel, reserve=MAX_NAME_TOKENS + 2)
+    reuse = request.reuse
+    prompt = build_prompt(before, doc.text[word.end:], engine.encode, engine.special, options.budget, context,
+                          order=SPM, prefix_start=reuse.names_prefix_start if reuse is not None else None)
+    pre = engine.prefill(prompt.ids, cancel, reserve=MAX_NAME_TOKENS + 2,
+                         reuse=reuse.names_prompt.last if reuse is not None else None)
+    if reuse is not None:
+        reuse.names_prompt.last, reuse.names_prefix_start = pre, prompt.prefix_start
+    mixer = request.project.mixer(prompt.prefix_ids, prompt.suffix_ids) if request.project is not None else None
     scores: dict[str, float] = {}
     if names:
         tail = before[before.rfind("\n") + 1:][-TAIL_CHARS:]
         seqs = name_token_ids(engine, tail, lead, [n.text for n in names])
-        scores = dict(zip((n.text for n in names), engine.score(pre, seqs, identifier_mask(engine), cancel)))
-    proposed = propose_names(engine, pre, lead, word.typed, options.proposals, cancel) if options.proposals else {}
+        scores = dict(zip((n.text for n in names), engine.score(pre, seqs, identifier_mask(engine), cancel, mixer)))
+    proposed = propose_names(engine, pre, lead, word.typed, options.proposals, cancel, mixer) \
+        if options.proposals else {}
     return scores, proposed
 
 
@@ -164,7 +188,8 @@ def with_project(names: list[Name], project: list[Name]) -> list[Name]:
 
 def complete_names(doc: Document, offset: int, engine: Engine | None, options: NameOptions = NameOptions(),
                    cancel: CancelToken | None = None, context: str = "",
-                   project_names: ProjectNames | None = None) -> NameCompletion | None:
+                   project_names: ProjectNames | None = None,
+                   request: NameRequest = NameRequest()) -> NameCompletion | None:
     """Completion names at offset, ranked; None when offset is not an identifier/attribute position."""
     word = word_at(doc, offset)
     if word is None:
@@ -177,7 +202,8 @@ def complete_names(doc: Document, offset: int, engine: Engine | None, options: N
     use_model = engine is not None and options.model_ranking
     if use_model:
         try:
-            scores, proposed = model_scores(doc, word, names[:options.scored], engine, options, cancel, context)
+            scores, proposed = model_scores(doc, word, names[:options.scored], engine, options, cancel, context,
+                                            request)
         except Cancelled:
             return None
     ranked = merge(word, names, scores, proposed)

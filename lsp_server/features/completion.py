@@ -10,7 +10,12 @@ import functools
 
 from lsprotocol import types
 
-from ..assists.name_ranking import NameCompletion, NameOptions, complete_names
+from ..assists.name_ranking import (
+    NameCompletion,
+    NameOptions,
+    NameRequest,
+    complete_names,
+)
 from ..config import QuillConfig
 from ..inline.context import OutlineCache, cross_file_context
 from ..inline.prompt import PromptBudget
@@ -40,11 +45,11 @@ def name_options(config: QuillConfig) -> NameOptions:
 
 def names_with_context(outlines: OutlineCache, others: list[tuple[str, Document]], doc: Document, offset: int,
                        engine: Engine | None, options: NameOptions, symbols: ProjectSymbols | None, key: str | None,
-                       cancel: CancelToken) -> NameCompletion | None:
+                       request: NameRequest, cancel: CancelToken) -> NameCompletion | None:
     """Worker side: cross-file context and project names (the document's index key), then complete_names."""
     context = cross_file_context(others, outlines.get) if engine is not None else ""
     project = functools.partial(symbols.names_at, doc, key=key) if symbols is not None else None
-    return complete_names(doc, offset, engine, options, cancel, context, project)
+    return complete_names(doc, offset, engine, options, cancel, context, project, request)
 
 
 def to_completion_list(result: NameCompletion, doc: Document, encoding) -> types.CompletionList:
@@ -66,8 +71,9 @@ async def _names(ls: QuillServer, doc: Document, offset: int) -> types.Completio
     options = name_options(ls.config)
     engine = await ls.wait_engine() if options.model_ranking else None
     others = ls.context_documents(doc.uri) if engine is not None and ls.config.inline.cross_file_context else []
+    request = NameRequest(ls.project_context(), ls.reuse.get(doc.uri))
     result = await ls.run_inference(doc, "completion", names_with_context, ls.outlines, others, doc, offset,
-                                    engine, options, ls.project.symbols, ls.project.key_of(doc.uri))
+                                    engine, options, ls.project.symbols, ls.project.key_of(doc.uri), request)
     if result is None:  # cancelled or out of date: the client must ask again
         return types.CompletionList(is_incomplete=True, items=[])
     return to_completion_list(result, doc, ls.encoding)

@@ -51,6 +51,9 @@ class DocumentReuse:
     prompt: PromptCache = field(default_factory=PromptCache)  # read and written by the inference thread
     prefix_start: int | None = None  # where the previous prompt's prefix window began (prompt.py)
     shown: Shown | None = None       # read and written on the event loop
+    # Completion items' own prompt pass and prefix window (their prompt ends before the word, not the cursor).
+    names_prompt: PromptCache = field(default_factory=PromptCache)
+    names_prefix_start: int | None = None
 
 
 class ReuseStore:

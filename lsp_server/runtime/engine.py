@@ -94,12 +94,6 @@ def shared_prefix(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]
     return lo
 
 
-def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
-    """log P(the next token is not one of continue_mask) from (V,) log-probabilities."""
-    p_continue = float(np.exp(logprobs[continue_mask]).sum())
-    return float(np.log1p(-min(p_continue, 1.0 - 1e-9)))
-
-
 @runtime_checkable
 class LanguageModel(Protocol):
     """The part of Engine that the docstring and code-generation cores (lsp_server.assists) use: special
@@ -374,35 +368,7 @@ class Engine:
         return [token], [np.ascontiguousarray(p[:, :, :length + j + 1]) for p in past]
 
     def score(self, pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
-              cancel: CancelToken | None = None) -> list[float]:
-        """Log-probability of each token sequence after the prompt, batched over one shared prompt pass.
-
-        With continue_mask ((V,) bool), a score also adds log P(next token not in the mask): the chance that
-        the sequence ends there (a whole name, not the start of a longer one). Raises Cancelled.
-        """
-        if any(not seq for seq in continuations):
-            raise ValueError("score() needs non-empty continuations")
-        cancel = cancel or CancelToken()
-        scores = [float(pre.logprobs[seq[0]]) for seq in continuations]
-        rows = list(range(len(continuations)))
-        past = [np.repeat(p, len(rows), axis=0) for p in pre.past]
-        for j in range(max((len(seq) for seq in continuations), default=0)):
-            # A row needs this step to score its next token, or (with a mask) the end after its last one.
-            need = [k for k, r in enumerate(rows) if len(continuations[r]) > j + 1 or continue_mask is not None]
-            if len(need) < len(rows):
-                past, rows = [p[need] for p in past], [rows[k] for k in need]
-            if not rows:
-                break
-            ids = np.array([[continuations[r][j]] for r in rows], dtype=np.int64)
-            logprobs, past = self.extend(ids, past, cancel)
-            keep = []
-            for k, r in enumerate(rows):
-                seq = continuations[r]
-                if j + 1 < len(seq):
-                    scores[r] += float(logprobs[k, seq[j + 1]])
-                    keep.append(k)
-                else:
-                    scores[r] += end_logprob(logprobs[k], continue_mask)
-            if len(keep) < len(rows):
-                past, rows = [p[keep] for p in past], [rows[k] for k in keep]
-        return scores
+              cancel: CancelToken | None = None, bias: Bias | None = None) -> list[float]:
+        """Log-probability of each token sequence after the prompt (lsp_server.runtime.scoring.score)."""
+        from .scoring import score
+        return score(self, pre, continuations, continue_mask, cancel, bias)
