@@ -1,6 +1,7 @@
 /**
  * The language client for `quill serve`: what the server reports feeds the status model, and
- * `quill.enable` gates what Quill shows unasked (ghost text, the completion list, hover).
+ * `quill.enable` gates what Quill shows unasked (ghost text, the completion list, hover). Inline
+ * completion is inline.ts's feature (it reports partial acceptances).
  */
 import { performance } from "node:perf_hooks";
 import * as vscode from "vscode";
@@ -15,6 +16,7 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 
+import { QuillLanguageClient } from "./inline";
 import { serverArgs } from "./serverPath";
 import { ProgressValue, StatusModel } from "./status";
 
@@ -26,11 +28,17 @@ export interface ClientHooks {
   /** `quill.enable` for a language (enable.ts). */
   enabled: (languageId: string) => boolean;
   initializationOptions: unknown;
+  /** A document's didOpen went to the server (time to ask for its quill/documentStatus). */
+  opened: (document: vscode.TextDocument) => void;
 }
 
 function middleware(hooks: ClientHooks): LanguageClientOptions["middleware"] {
   const { status, redraw, enabled } = hooks;
   return {
+    didOpen: async (document, next) => {
+      await next(document);
+      hooks.opened(document);
+    },
     provideInlineCompletionItems: async (document, position, context, token, next) => {
       if (!enabled(document.languageId)) {
         return undefined;
@@ -105,7 +113,7 @@ export function createClient(command: string, hooks: ClientHooks): LanguageClien
     initializationOptions: hooks.initializationOptions,
     middleware: middleware(hooks),
   };
-  const lc = new LanguageClient("quill", "Quill", serverOptions, clientOptions);
+  const lc = new QuillLanguageClient("quill", "Quill", serverOptions, clientOptions);
   // These replace the client's default handlers, which only show or log the message.
   lc.onNotification(ShowMessageNotification.type, (m) => showMessage(hooks, m.type, m.message));
   lc.onNotification(LogMessageNotification.type, (m) => logMessage(hooks, m.type, m.message));

@@ -3,8 +3,12 @@
  *
  * Like `github.copilot.enable`, an object keyed by language id with `"*"` for every other language:
  * `{"*": true, "python": false}`. A language's own key wins over `"*"`; a missing or malformed value
- * means on. Quill's server answers Python only, so other languages are inactive whatever the setting.
+ * means on. Quill's server answers Python only, so other languages are inactive whatever the setting; a
+ * Python document the server reports inactive (`quill/documentStatus`: excluded by `inline.exclude` or a
+ * `.quillignore`, ...) is inactive too.
  */
+
+import { DocumentStatus, serverInactivity } from "./documentStatus";
 
 /** Language ids the server answers (the client's document selector). */
 export const SERVED_LANGUAGES: readonly string[] = ["python"];
@@ -38,15 +42,18 @@ export interface Inactivity {
   toggles: boolean;
 }
 
-/** Why Quill makes no suggestions in a document of `languageId`; undefined when it does. */
-export function inactivity(setting: unknown, languageId: string): Inactivity | undefined {
+/**
+ * Why Quill makes no suggestions in a document of `languageId`; undefined when it does. The language and
+ * `quill.enable` come first (the client decides those); then the server's answer about the document, if any.
+ */
+export function inactivity(setting: unknown, languageId: string, server?: DocumentStatus): Inactivity | undefined {
   if (!SERVED_LANGUAGES.includes(languageId)) {
     return { reason: `Quill suggests in Python files only (this file is ${languageId})`, toggles: false };
   }
   if (!isEnabled(setting, languageId)) {
     return { reason: `turned off for ${languageId} (quill.enable)`, toggles: true };
   }
-  return undefined;
+  return serverInactivity(server);
 }
 
 /** The key the toggle command flips: the active served language, else `"*"` (every language). */

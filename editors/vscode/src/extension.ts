@@ -9,9 +9,11 @@ import * as os from "node:os";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, LanguageClient, State } from "vscode-languageclient/node";
 
+import { describeStats, STATS_COMMAND } from "./acceptance";
 import { createClient } from "./client";
 import { describeResult, executeParams, ExtensionCommand, SERVER_COMMANDS } from "./commands";
 import { contributedSettings, needsRestart, SERVER_SECTIONS, toServerSettings } from "./config";
+import { DOCUMENT_STATUS, DocumentStatuses } from "./documentStatus";
 import { inactivity, isEnabled, toggled, toggleKey } from "./enable";
 import { configuredServerPath, resolveServer, serverArgs } from "./serverPath";
 import { StatusModel, StatusView } from "./status";
@@ -21,6 +23,14 @@ const status = new StatusModel();
 let statusItem: vscode.StatusBarItem;
 let output: vscode.LogOutputChannel;
 let settingNames: string[] = [];
+// The server's quill/documentStatus answers (excluded by inline.exclude or a .quillignore, ...).
+const documentStatuses = new DocumentStatuses(
+  (uri) =>
+    client?.state === State.Running
+      ? client.sendRequest(DOCUMENT_STATUS, { textDocument: { uri } })
+      : Promise.reject(new Error("the server is not running")),
+  () => redraw(),
+);
 
 const CLICK: Record<StatusView["click"], string> = {
   showOutput: "quill.showOutput",
@@ -49,11 +59,26 @@ function readSetting(name: string): unknown {
 
 function redraw(): void {
   const editor = vscode.window.activeTextEditor;
-  const view = status.view(editor ? inactivity(readSetting("enable"), editor.document.languageId) : undefined);
+  const document = editor?.document;
+  const server = document ? documentStatuses.get(document.uri.toString()) : undefined;
+  const view = status.view(document ? inactivity(readSetting("enable"), document.languageId, server) : undefined);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
   statusItem.command = CLICK[view.click];
+}
+
+/** Ask the server again whether it answers in the active editor's document (it pushes no changes). */
+function refreshDocumentStatus(): void {
+  const document = vscode.window.activeTextEditor?.document;
+  if (document && client?.state === State.Running) {
+    void documentStatuses.refresh(document.uri.toString());
+  }
+}
+
+function onActiveEditorChanged(): void {
+  redraw();
+  refreshDocumentStatus();
 }
 
 /** Flip `quill.enable` for the active editor's language (or "*"), where the value now in force lives. */
@@ -121,7 +146,9 @@ async function start(): Promise<void> {
     output,
     enabled: (languageId) => isEnabled(readSetting("enable"), languageId),
     initializationOptions: toServerSettings(settingNames, readSetting),
+    opened: (document) => void documentStatuses.refresh(document.uri.toString()),
   });
+  documentStatuses.clear();
   try {
     await client.start();
   } catch (err) {
@@ -172,6 +199,16 @@ async function runOnCursor(command: ExtensionCommand): Promise<void> {
   }
 }
 
+/** This session's acceptance statistics: the server's `quill.stats` (which the extension must not register). */
+async function showStats(): Promise<void> {
+  if (!client || client.state !== State.Running) {
+    void vscode.window.showWarningMessage("Quill: the server is not running.");
+    return;
+  }
+  const stats = await client.sendRequest(ExecuteCommandRequest.type, { command: STATS_COMMAND, arguments: [] });
+  void vscode.window.showInformationMessage(`Quill: ${describeStats(stats) ?? "the server sent no statistics"}`);
+}
+
 async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
   if (!event.affectsConfiguration("quill")) {
     return;
@@ -182,7 +219,14 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
   } else if (client?.state === State.Running && SERVER_SECTIONS.some((s) => event.affectsConfiguration(`quill.${s}`))) {
     const settings = toServerSettings(settingNames, readSetting, { exclude: ["model"] });
     await client.sendNotification("workspace/didChangeConfiguration", { settings: { quill: settings } });
+    refreshDocumentStatus(); // inline.exclude or inline.enabled may have changed the answer
   }
+}
+
+/** An edited, added or deleted `.quillignore` counts from the server's next answer: ask again. */
+function watchQuillignore(): vscode.Disposable[] {
+  const watcher = vscode.workspace.createFileSystemWatcher("**/.quillignore");
+  return [watcher, watcher.onDidChange(refreshDocumentStatus), watcher.onDidCreate(refreshDocumentStatus), watcher.onDidDelete(refreshDocumentStatus)];
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -202,8 +246,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("quill.restartServer", restart),
     vscode.commands.registerCommand("quill.showOutput", () => output.show()),
     vscode.commands.registerCommand("quill.toggle", toggle),
-    vscode.window.onDidChangeActiveTextEditor(redraw),
+    vscode.commands.registerCommand("quill.showStats", showStats),
+    vscode.window.onDidChangeActiveTextEditor(onActiveEditorChanged),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    ...watchQuillignore(),
     // Trusted now: the workspace's own `quill` may run (Restricted Mode skipped it).
     vscode.workspace.onDidGrantWorkspaceTrust(restart),
     { dispose: () => void stop() },

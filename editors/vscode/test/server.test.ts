@@ -8,8 +8,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 
+import { describeStats, STATS_COMMAND } from "../src/acceptance";
 import { describeResult, executeParams, SERVER_COMMANDS } from "../src/commands";
 import { contributedSettings, toServerSettings } from "../src/config";
+import { DOCUMENT_STATUS, DocumentStatuses } from "../src/documentStatus";
+import { inactivity } from "../src/enable";
 import { serverArgs } from "../src/serverPath";
 import { StatusModel } from "../src/status";
 import { findPython, repo, SKIP_WITHOUT_PYTHON } from "./python";
@@ -113,13 +116,35 @@ test("the real server accepts the extension's settings and commands, and its $/p
       assert.ok(caps.executeCommandProvider?.commands?.includes(command), command);
     }
     conn.notify("initialized", {});
-    const values: Record<string, unknown> = { "docstring.style": "numpy", "inline.maxLines": 3, "model.threads": 2 };
+    const values: Record<string, unknown> = {
+      "docstring.style": "numpy",
+      "inline.maxLines": 3,
+      "model.threads": 2,
+      "inline.exclude": ["generated/"],
+    };
     conn.notify("workspace/didChangeConfiguration", {
       settings: { quill: toServerSettings(settings, (n) => values[n] ?? defaults(n), { exclude: ["model"] }) },
     });
     const uri = "file:///quill-vscode-test/shapes.py";
     const text = "def area_of_circle(radius):\n    return 3.14159 * radius * radius\n";
     conn.notify("textDocument/didOpen", { textDocument: { uri, languageId: "python", version: 1, text } });
+    // quill/documentStatus drives the status bar item: the excluded file is inactive, with the server's reason.
+    const excluded = "file:///quill-vscode-test/generated/api.py";
+    conn.notify("textDocument/didOpen", { textDocument: { uri: excluded, languageId: "python", version: 1, text } });
+    const statuses = new DocumentStatuses((u) => conn.request(DOCUMENT_STATUS, { textDocument: { uri: u } }).then((m) => m.result), () => undefined);
+    await Promise.all([statuses.refresh(uri), statuses.refresh(excluded)]);
+    assert.deepEqual(statuses.get(uri), { active: true, reason: null, detail: "" });
+    assert.equal(statuses.get(excluded)?.reason, "excluded", JSON.stringify(statuses.get(excluded)));
+    const running = (u: string) => {
+      const model = new StatusModel();
+      model.running();
+      return model.view(inactivity({ "*": true }, "python", statuses.get(u)));
+    };
+    assert.equal(running(uri).text, "$(check) Quill");
+    assert.equal(running(excluded).text, "$(circle-slash) Quill: inactive");
+    assert.match(running(excluded).tooltip, /^Quill: inactive, excluded: \S*generated\/api\.py matches inline\.exclude glob 'generated\/'/);
+    const stats = await conn.request("workspace/executeCommand", { command: STATS_COMMAND, arguments: [] });
+    assert.match(describeStats(stats.result) ?? JSON.stringify(stats), /^0 suggestions shown \(of 0 requests\), 0 accepted/);
     const answer = await conn.request("workspace/executeCommand", executeParams("quill.addDocstring", uri, 0, 6));
     assert.equal(answer.error, undefined, JSON.stringify(answer.error));
     assert.equal(describeResult(answer.result), undefined, JSON.stringify(answer.result));
