@@ -8,20 +8,9 @@ local trust_checks = require("e2e_trust")
 local api = vim.api
 
 -- What vim.notify was told, for the checks of :Quill's messages.
-local notes = {}
-local notify = vim.notify
-vim.notify = function(msg, level, opts)
-  notes[#notes + 1] = tostring(msg)
-  return notify(msg, level, opts)
-end
+local notes = H.capture_notes()
 
---- Type `text` (Normal-mode keys, then Insert mode) and wait until it is in the line.
-local function in_insert(text)
-  H.feed(text)
-  H.wait_for(function()
-    return api.nvim_get_mode().mode == "i" and api.nvim_get_current_line():find(text:sub(3), 1, true) ~= nil
-  end, 3000)
-end
+local in_insert = H.in_insert
 
 --- 1. plugin/quill.lua defines the commands; nothing needs setup() for them.
 local function check_plugin_commands()
@@ -129,20 +118,6 @@ local function check_lsp_enable()
   vim.env.PATH = path
 end
 
---- Count the requests of `method` a client sends (0.7 calls client.request(m, ...), 0.11+ client:request(m, ...)).
-local function count_requests(client, method)
-  local counter = { n = 0 }
-  local original = client.request
-  client.request = function(first, ...)
-    local m = first == client and select(1, ...) or first
-    if m == method then
-      counter.n = counter.n + 1
-    end
-    return original(first, ...)
-  end
-  return counter
-end
-
 --- 3. :Quill toggle hides the suggestion shown and asks for none until toggled back.
 local function check_toggle(bufnr, counter)
   local quill = require("quill")
@@ -238,19 +213,9 @@ local function check_native_accept_line(bufnr)
   H.reset(bufnr)
 end
 
---- The lines of :checkhealth quill run from the current buffer.
-local function health_report()
-  vim.cmd("checkhealth quill")
-  local lines = api.nvim_buf_get_lines(0, 0, -1, false)
-  if vim.bo.filetype == "checkhealth" then
-    vim.cmd(#api.nvim_list_tabpages() > 1 and "tabclose" or "bwipeout")
-  end
-  return lines
-end
-
 --- 7. :checkhealth quill with the real server: no ERROR, and every item named; a missing command is one.
 local function check_health(bufnr)
-  local lines = health_report()
+  local lines = H.health_report()
   local text = table.concat(lines, "\n")
   if vim.env.QUILL_NVIM_SHOW_HEALTH then
     H.out(text)
@@ -270,7 +235,7 @@ local function check_health(bufnr)
   local cmd = options.cmd
   options.cmd = { "/nonexistent/quill", "serve" }
   vim.cmd("enew")
-  local broken = table.concat(health_report(), "\n")
+  local broken = table.concat(H.health_report(), "\n")
   options.cmd = cmd
   vim.cmd("buffer " .. bufnr)
   H.check(":checkhealth quill reports a server command that cannot run as an ERROR",
@@ -289,7 +254,7 @@ local function main()
   if not client then
     return
   end
-  local counter = count_requests(client, "textDocument/inlineCompletion")
+  local counter = H.count_requests(client, "textDocument/inlineCompletion")
   check_toggle(bufnr, counter)
   check_manual(bufnr, counter)
   check_alternatives(bufnr)

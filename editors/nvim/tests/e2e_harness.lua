@@ -215,6 +215,49 @@ function H.sample_project()
   return dir, path
 end
 
+--- Record what vim.notify is told (it still shows it): the list of messages, newest last.
+function H.capture_notes()
+  local notes = {}
+  local notify = vim.notify
+  vim.notify = function(msg, level, opts)
+    notes[#notes + 1] = tostring(msg)
+    return notify(msg, level, opts)
+  end
+  return notes
+end
+
+--- Type `text` (Normal-mode keys, then Insert mode) and wait until it is in the line.
+function H.in_insert(text)
+  H.feed(text)
+  H.wait_for(function()
+    return api.nvim_get_mode().mode == "i" and api.nvim_get_current_line():find(text:sub(3), 1, true) ~= nil
+  end, 3000)
+end
+
+--- Count the requests of `method` a client sends (0.7 calls client.request(m, ...), 0.11+ client:request(m, ...)).
+function H.count_requests(client, method)
+  local counter = { n = 0 }
+  local original = client.request
+  client.request = function(first, ...)
+    local m = first == client and select(1, ...) or first
+    if m == method then
+      counter.n = counter.n + 1
+    end
+    return original(first, ...)
+  end
+  return counter
+end
+
+--- The lines of :checkhealth quill run from the current buffer.
+function H.health_report()
+  vim.cmd("checkhealth quill")
+  local lines = api.nvim_buf_get_lines(0, 0, -1, false)
+  if vim.bo.filetype == "checkhealth" then
+    vim.cmd(#api.nvim_list_tabpages() > 1 and "tabclose" or "bwipeout")
+  end
+  return lines
+end
+
 --- Open `path` as a Python buffer and wait for an initialized Quill client; bufnr, client (nil on failure).
 function H.open_python(path)
   vim.cmd("edit " .. vim.fn.fnameescape(path))

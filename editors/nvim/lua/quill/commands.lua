@@ -1,4 +1,4 @@
---- User commands: :Quill toggle|enable|disable|status, and :QuillDocstring / :QuillGenerate (the
+--- User commands: :Quill toggle|enable|disable|status|stats, and :QuillDocstring / :QuillGenerate (the
 --- server's quill.generateDocstring / quill.generateBody).
 local compat = require("quill.compat")
 local server = require("quill.server")
@@ -55,7 +55,20 @@ local subcommands = {
   enable = switch("enable"),
   disable = switch("disable"),
   status = function()
-    notify(table.concat(require("quill.status").describe(vim.api.nvim_get_current_buf()), "\n"))
+    local bufnr = vim.api.nvim_get_current_buf()
+    if server.client_for(bufnr) then
+      require("quill.docstatus").refresh_sync(bufnr, 1000) -- the server pushes no changes: ask now
+    end
+    notify(table.concat(require("quill.status").describe(bufnr), "\n"))
+  end,
+  stats = function()
+    require("quill").stats(function(stats, why)
+      if stats then
+        notify("acceptance statistics of this session\n" .. table.concat(require("quill.acceptance").describe(stats), "\n"))
+      else
+        notify("no statistics: " .. why, vim.log.levels.WARN)
+      end
+    end)
   end,
 }
 
@@ -82,7 +95,7 @@ end
 --- Define the user commands (plugin/quill.lua does at startup; setup() again, harmlessly).
 function M.create()
   vim.api.nvim_create_user_command("Quill", quill_command, {
-    nargs = "?", complete = complete, desc = "Quill: toggle|enable|disable|status",
+    nargs = "?", complete = complete, desc = "Quill: toggle|enable|disable|status|stats",
   })
   vim.api.nvim_create_user_command("QuillDocstring", function()
     M.run("quill.generateDocstring")

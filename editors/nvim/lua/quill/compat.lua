@@ -46,6 +46,13 @@ function M.request_sync(client, method, params, timeout_ms, bufnr)
   return client.request_sync(method, params, timeout_ms, bufnr)
 end
 
+function M.notify(client, method, params)
+  if has_011 then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+
 function M.cancel_request(client, id)
   if has_011 then
     return client:cancel_request(id)
@@ -72,6 +79,21 @@ function M.native_inline_completion()
     return mod
   end
   return nil
+end
+
+--- Length of `text` in the code units of `encoding` (utf-8 bytes, utf-16 units or utf-32 characters).
+function M.text_length(text, encoding)
+  if encoding == "utf-8" then
+    return #text
+  end
+  local units = 0
+  for i = 1, #text do
+    local byte = text:byte(i)
+    if byte < 0x80 or byte >= 0xC0 then -- not a continuation byte: one character
+      units = units + ((encoding == "utf-16" and byte >= 0xF0) and 2 or 1)
+    end
+  end
+  return units
 end
 
 --- Byte column in `line` of an LSP character offset in `encoding` (utf-8, utf-16 or utf-32).

@@ -3,8 +3,10 @@
 --- The first line of a suggestion is virtual text at the cursor, the rest are virtual lines below it.
 --- Requests go out on InsertEnter/TextChangedI after a debounce; moving the cursor, leaving Insert
 --- mode or a completion menu clears the suggestion. Typing the suggestion's next characters keeps it.
+local acceptance = require("quill.acceptance")
 local config = require("quill.config")
 local compat = require("quill.compat")
+local docstatus = require("quill.docstatus")
 local events = require("quill.events")
 local items = require("quill.items")
 local server = require("quill.server")
@@ -18,7 +20,7 @@ M.ns = api.nvim_create_namespace("quill.ghost")
 local state = {
   timer = nil,
   request = nil, -- { client = , id = }
-  shown = nil, -- { bufnr, row, col, lines, tick, mark, alternatives, index }
+  shown = nil, -- { bufnr, row, col, lines, tick, mark, alternatives, index, ids }
   generation = 0, -- bumped by every request and dismiss: older answers are dropped
 }
 
@@ -89,8 +91,8 @@ local function display(text)
 end
 
 --- Draw `lines` as ghost text at (row, col) of `bufnr` (0-based row, byte col); `alternatives` (with
---- `lines` at `index`) are what the next/previous keys cycle through.
-function M.render(bufnr, row, col, lines, alternatives, index)
+--- `lines` at `index`) are what the next/previous keys cycle through, `ids` their suggestion ids.
+function M.render(bufnr, row, col, lines, alternatives, index, ids)
   M.clear()
   if #lines == 0 or (#lines == 1 and lines[1] == "") then
     return
@@ -129,7 +131,13 @@ function M.render(bufnr, row, col, lines, alternatives, index)
     before = line:sub(1, col),
     alternatives = alternatives or { lines },
     index = index or 1,
+    ids = ids or {},
   }
+end
+
+--- The suggestion id of what `shown` shows (for quill.accepted), or nil.
+local function shown_id(shown)
+  return shown.ids[shown.index]
 end
 
 M.lines_for = items.lines_for
@@ -147,9 +155,9 @@ local function on_result(generation, bufnr, tick, row, col, client, err, result)
     return
   end
   local line = api.nvim_buf_get_lines(bufnr, row, row + 1, true)[1]
-  local found = items.alternatives(result.items or result, line, row, col, client.offset_encoding or "utf-16")
+  local found, ids = items.alternatives(result.items or result, line, row, col, client.offset_encoding or "utf-16")
   if #found > 0 then
-    M.render(bufnr, row, col, found[1], found, 1)
+    M.render(bufnr, row, col, found[1], found, 1, ids)
   end
 end
 
@@ -159,8 +167,8 @@ function M.request(trigger_kind)
   cancel_request()
   local bufnr = api.nvim_get_current_buf()
   local client = server.client_for(bufnr)
-  if not client or not config.options.inline.enabled then
-    return
+  if not client or not config.options.inline.enabled or docstatus.is_inactive(bufnr) then
+    return -- (the server said it makes no suggestions here: excluded, not Python, ...)
   end
   local params = vim.lsp.util.make_position_params(0, client.offset_encoding or "utf-16")
   params.context = { triggerKind = trigger_kind or 2 }
@@ -222,7 +230,7 @@ local function typed_through(bufnr)
   end
   local lines = vim.deepcopy(shown.lines)
   lines[1] = first:sub(#typed + 1)
-  M.render(bufnr, row, col, lines)
+  M.render(bufnr, row, col, lines, nil, nil, { shown_id(shown) })
   return true
 end
 
@@ -271,6 +279,7 @@ function M.accept()
   local shown = state.shown
   M.dismiss()
   insert(shown, lines)
+  acceptance.accepted(shown.bufnr, shown_id(shown))
   return true
 end
 
@@ -283,8 +292,12 @@ local function accept_part(split)
   local taken, left = split(lines)
   M.dismiss()
   local row, col = insert(shown, taken)
+  local id = shown_id(shown)
   if left then
-    M.render(shown.bufnr, row, col, left)
+    M.render(shown.bufnr, row, col, left, nil, nil, { id })
+    acceptance.partially(shown.bufnr, id, taken)
+  else
+    acceptance.accepted(shown.bufnr, id) -- the last part: the whole suggestion is in
   end
   return true
 end
@@ -308,7 +321,7 @@ function M.cycle(step)
   local shown = state.shown
   local count = #shown.alternatives
   local index = (shown.index - 1 + step) % count + 1
-  M.render(shown.bufnr, shown.row, shown.col, shown.alternatives[index], shown.alternatives, index)
+  M.render(shown.bufnr, shown.row, shown.col, shown.alternatives[index], shown.alternatives, index, shown.ids)
   return true
 end
 

@@ -2,6 +2,7 @@
 --- server loaded, the client of the buffer you came from, its position encoding, the last error.
 local compat = require("quill.compat")
 local config = require("quill.config")
+local docstatus = require("quill.docstatus")
 local events = require("quill.events")
 local native = require("quill.native")
 local server = require("quill.server")
@@ -162,6 +163,19 @@ local function check_model(report, client)
   end
 end
 
+--- The server's quill/documentStatus for the buffer: an exclusion is a choice, so it is information.
+local function check_document(report, bufnr)
+  local status, why = docstatus.refresh_sync(bufnr, 2000)
+  if not status then
+    report.warn("document status: the server did not answer quill/documentStatus (" .. tostring(why) .. ")",
+      { "a server from before quill/documentStatus: update it (pip install -U quill-lsp)" })
+  elseif status.active then
+    report.ok("document status: active (Quill makes suggestions in this buffer)")
+  else
+    report.info("document status: " .. docstatus.words(status) .. "; Quill makes no suggestions in this buffer")
+  end
+end
+
 local function check_buffer(report, bufnr)
   report.start("quill: this buffer")
   local name = api.nvim_buf_get_name(bufnr)
@@ -175,6 +189,7 @@ local function check_buffer(report, bufnr)
     report.ok(("client %d attached to buffer %d (%s), root %s"):format(client.id, bufnr, name,
       tostring(client.config.root_dir)))
     report.ok("position encoding: " .. tostring(client.offset_encoding))
+    check_document(report, bufnr)
     check_model(report, client)
   end
   local last = events.last_error

@@ -3,6 +3,7 @@
 ---   require("quill").setup({})      -- Neovim 0.7+
 ---   vim.lsp.enable("quill")         -- or this on 0.11+ (lsp/quill.lua), without setup()
 local config = require("quill.config")
+local docstatus = require("quill.docstatus")
 local server = require("quill.server")
 local ghost = require("quill.ghost")
 local native = require("quill.native")
@@ -97,6 +98,41 @@ local function start_inline(bufnr)
   end)
 end
 
+-- The server's answer about `bufnr` changed: Quill's ghost text asks for nothing in an inactive buffer
+-- (ghost.request checks), and Neovim's own inline completion is turned off there.
+local function on_status(bufnr)
+  local inactive = docstatus.is_inactive(bufnr)
+  if native_bufs[bufnr] then
+    native.set_enabled(bufnr, config.options.inline.enabled and not inactive)
+  elseif inactive and bufnr == api.nvim_get_current_buf() then
+    ghost.dismiss()
+  end
+end
+
+--- Ask the server again whether it makes suggestions in `bufnr` (quill/documentStatus; it pushes no
+--- changes): after attaching, on BufEnter, after setup() changed the settings, after a .quillignore is written.
+function M.refresh_status(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  docstatus.refresh(bufnr, on_status)
+end
+
+local function refresh_all()
+  for bufnr in pairs(attached) do
+    M.refresh_status(bufnr)
+  end
+end
+
+local function watch_status(bufnr)
+  local group = api.nvim_create_augroup("quill.status." .. bufnr, { clear = true })
+  api.nvim_create_autocmd("BufEnter", { group = group, buffer = bufnr, callback = function()
+    M.refresh_status(bufnr)
+  end })
+  api.nvim_create_autocmd("BufWritePost", { group = api.nvim_create_augroup("quill.quillignore", { clear = true }),
+    pattern = ".quillignore", callback = refresh_all })
+  M.refresh_status(bufnr) -- its didOpen went out before this (on_attach and LspAttach come after it)
+  return group
+end
+
 --- Set up suggestions in `bufnr` for `client` (a Quill client); the LspAttach of plugin/quill.lua and
 --- setup()'s on_attach both call it, once per buffer.
 function M.attach(client, bufnr)
@@ -107,9 +143,12 @@ function M.attach(client, bufnr)
   if config.options.inline.enabled then
     start_inline(bufnr)
   end
+  local group = watch_status(bufnr)
   api.nvim_create_autocmd("BufUnload", { buffer = bufnr, once = true, callback = function()
     attached[bufnr], inline_ready[bufnr], native_bufs[bufnr] = nil, nil, nil
     keymaps.forget(bufnr)
+    docstatus.forget(bufnr)
+    pcall(api.nvim_del_augroup_by_id, group)
   end })
 end
 
@@ -120,7 +159,7 @@ local function set_enabled(enabled)
   end
   for bufnr in pairs(attached) do
     if native_bufs[bufnr] then
-      native.set_enabled(bufnr, enabled)
+      native.set_enabled(bufnr, enabled and not docstatus.is_inactive(bufnr))
     elseif enabled and api.nvim_buf_is_valid(bufnr) then
       local client = server.client_for(bufnr)
       if client then
@@ -146,7 +185,8 @@ function M.toggle()
 end
 
 --- A short state for the statusline: "" where Quill has nothing to say, else "Quill: ready", "Quill: off",
---- "Quill: manual", "Quill: loading", "Quill: no model", "Quill: no server", "Quill: 2/3", ...
+--- "Quill: inactive (excluded)", "Quill: manual", "Quill: loading", "Quill: no model", "Quill: no server",
+--- "Quill: 2/3", ...
 function M.status(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   local index, count
@@ -172,9 +212,18 @@ function M.start(bufnr)
   return server.attach(bufnr, on_attach)
 end
 
---- Configure the plugin; Python buffers opened from now on (and the current one) get the server.
+--- This session's acceptance statistics (the server's quill.stats): `callback(stats)`, or (nil, why).
+function M.stats(callback)
+  require("quill.acceptance").stats(api.nvim_get_current_buf(), callback)
+end
+
+--- Configure the plugin; Python buffers opened from now on (and the current one) get the server. Called
+--- again, it sends the new `settings` to the servers already running.
 function M.setup(opts)
   local options = config.set(opts)
+  if server.push_settings() > 0 then
+    refresh_all() -- inline.exclude or inline.enabled may have changed the answers
+  end
   vim.cmd("highlight default link QuillSuggestion Comment")
   require("quill.commands").create()
   local group = api.nvim_create_augroup("quill", { clear = true })

@@ -47,18 +47,30 @@ function M.lines_for(item, line, row, col, encoding)
   return vim.split(text, "\n", { plain = true })
 end
 
---- Every item of a server answer that fits the cursor, as lists of lines, best first, without repeats.
+--- The suggestion id of a server item (the argument of its `quill.accepted` command), or nil.
+function M.suggestion_id(item)
+  local command = type(item) == "table" and item.command
+  if type(command) ~= "table" or command.command ~= "quill.accepted" or type(command.arguments) ~= "table" then
+    return nil
+  end
+  local id = command.arguments[1]
+  return type(id) == "string" and id ~= "" and id or nil
+end
+
+--- Every item of a server answer that fits the cursor, as lists of lines, best first, without repeats;
+--- and the suggestion id of each (for quill.accepted; nil where an item has none).
 function M.alternatives(items, line, row, col, encoding)
-  local found, seen = {}, {}
+  local found, seen, ids = {}, {}, {}
   for _, item in ipairs(items or {}) do
     local lines = M.lines_for(item, line, row, col, encoding)
     local key = lines and table.concat(lines, "\n")
     if key and not seen[key] then
       seen[key] = true
       found[#found + 1] = lines
+      ids[#found] = M.suggestion_id(item)
     end
   end
-  return found
+  return found, ids
 end
 
 --- Split off the suggestion's next word (or the line break and the next line's indent):

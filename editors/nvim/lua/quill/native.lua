@@ -2,6 +2,7 @@
 ---
 --- Written against the 0.12 API (enable/get/select); it cannot run on this project's CI Neovim (0.7),
 --- so every call is guarded and falls back to the key's normal meaning.
+local acceptance = require("quill.acceptance")
 local compat = require("quill.compat")
 local items = require("quill.items")
 
@@ -80,7 +81,8 @@ local function target(item, keep_after)
 end
 
 --- Insert the first line of `item` (with the line break and the next line's indent) in `bufnr`; the
---- cursor goes after it. A one-line item is inserted whole, as Neovim's own accept does.
+--- cursor goes after it. A one-line item is inserted whole, as Neovim's own accept does. Returns the lines
+--- inserted and whether that was the whole item.
 function M.insert_first_line(bufnr, item)
   local lines = vim.split(items.item_text(item), "\n", { plain = true })
   local multi = #lines > 1
@@ -90,14 +92,22 @@ function M.insert_first_line(bufnr, item)
   local row, col, end_row, end_col = target(item, multi)
   api.nvim_buf_set_text(bufnr, row, col, end_row, end_col, lines)
   api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  return lines, not multi
 end
 
 --- Accept the first line of the shown suggestion; false when none is shown.
 function M.accept_line()
   local ic = compat.native_inline_completion()
   local bufnr = api.nvim_get_current_buf()
+  -- on_accept returns nothing: Neovim applies nothing and runs no command, so the acceptance is reported here.
   local ok, accepted = pcall(ic.get, { bufnr = bufnr, on_accept = function(item)
-    M.insert_first_line(bufnr, item)
+    local taken, whole = M.insert_first_line(bufnr, item)
+    local id = items.suggestion_id(item)
+    if whole then
+      acceptance.accepted(bufnr, id)
+    else
+      acceptance.partially(bufnr, id, taken)
+    end
   end })
   return ok and accepted == true
 end

@@ -106,11 +106,16 @@ function M.client_for(bufnr)
   return nil
 end
 
+-- The settings option as the server wants it (an empty Lua table would be sent as a JSON list).
+local function server_settings()
+  local settings = config.options.settings
+  return next(settings or {}) and settings or vim.empty_dict()
+end
+
 --- What a Quill client's config holds whichever way it starts (setup() or vim.lsp.config).
 local function common_config()
   local opts = config.options
-  -- An empty Lua table would be sent as a JSON list; the server wants an object.
-  local settings = next(opts.settings or {}) and opts.settings or vim.empty_dict()
+  local settings = server_settings()
   return {
     name = "quill",
     init_options = settings,
@@ -155,6 +160,25 @@ function M.command_for(root)
     end
   end
   return cmd
+end
+
+--- Every running Quill client (one per root).
+function M.clients()
+  return vim.tbl_filter(function(client)
+    return client.name == "quill"
+  end, (vim.lsp.get_clients or vim.lsp.get_active_clients)())
+end
+
+--- Send the settings option to every running Quill client (workspace/didChangeConfiguration, as Neovim
+--- sends them at start); the number of clients told.
+function M.push_settings()
+  local settings = { quill = server_settings() }
+  local clients = M.clients()
+  for _, client in ipairs(clients) do
+    client.config.settings = settings
+    compat.notify(client, "workspace/didChangeConfiguration", { settings = settings })
+  end
+  return #clients
 end
 
 --- The root of `bufnr`: the folder above its file holding one of the root markers.

@@ -1,5 +1,6 @@
 --- Quill's state in words: one short phrase for the statusline, a few lines for :Quill status.
 local config = require("quill.config")
+local docstatus = require("quill.docstatus")
 local events = require("quill.events")
 local server = require("quill.server")
 
@@ -9,7 +10,8 @@ local function is_quill_filetype(bufnr)
   return vim.tbl_contains(config.options.filetypes, vim.bo[bufnr].filetype)
 end
 
---- The state of `bufnr` as one word or two: "off", "no server", "loading", "no model", "manual", "ready".
+--- The state of `bufnr` in a few words: "off", "no server", "inactive (excluded)" (the server makes no
+--- suggestions there, quill/documentStatus), "loading", "no model", "manual", "ready".
 function M.state(bufnr)
   local client = server.client_for(bufnr)
   if not client then
@@ -18,6 +20,8 @@ function M.state(bufnr)
   local heard = events.get(client.id)
   if not config.options.inline.enabled then
     return "off"
+  elseif docstatus.is_inactive(bufnr) then
+    return ("inactive (%s)"):format(docstatus.get(bufnr).reason or "unknown")
   elseif heard.model_error then
     return "no model"
   elseif heard.loading or not heard.model then
@@ -63,6 +67,7 @@ function M.describe(bufnr)
       table.concat(type(client.config.cmd) == "table" and client.config.cmd or { "(function)" }, " "))
     lines[#lines + 1] = "model: " .. M.model(client.id)
     lines[#lines + 1] = "position encoding: " .. tostring(client.offset_encoding)
+    lines[#lines + 1] = "this buffer: " .. docstatus.describe(bufnr)
   else
     lines[#lines + 1] = "server: none attached to this buffer"
   end
