@@ -1,8 +1,10 @@
 """Suggested docstrings: a summary line from a model plus sections read from the tree-sitter signature.
 
 Pipeline: find_definition (definitions.py) -> summarize (the bundle's docstring model for functions when it
-has one, else the code LM; the name when the model gives nothing usable) -> render_docstring (google | numpy |
-sphinx) -> docstring_edit (insert or replace, checked to parse).
+has one, else the code LM; when the model gives nothing usable or only restates the name, the person's own
+summary when regenerating, else the `_summary_` placeholder) -> describe (parameters, returns: descriptions.py)
+-> render_docstring (google | numpy | sphinx, docstring_render.py) -> docstring_edit (insert or replace,
+checked to parse).
 """
 from __future__ import annotations
 
@@ -16,29 +18,34 @@ from ..runtime.cancel import Cancelled, CancelToken
 from ..runtime.docstring_model import BeamOptions, DocstringModel
 from ..runtime.engine import Engine
 from ..syntax.definitions import CLASS, DefinitionInfo, find_definition
+from ..syntax.docstring_fields import literal_lines, parse_fields
 from ..syntax.documents import Document
 from ..syntax.edits import Edit, edit_parses
-from .name_phrases import (
-    param_description,
-    return_description,
-    return_type_guess,
-    summary_from_name,
+from .descriptions import PLACEHOLDER, ProjectDocs, describe, own_fields
+from .docstring_render import (
+    QUOTES,
+    STYLES,
+    SUMMARY,
+    Descriptions,
+    render_docstring,
 )
+from .filler import is_filler
+from .name_phrases import summary_from_name
 
-STYLES = ("google", "numpy", "sphinx")
+__all__ = ["STYLES", "render_docstring", "suggest_docstring", "summarize", "docstring_edit", "clean_summary"]
 PROMPT_TOKENS = 384      # the definition's source in the prompt; the summary needs its start most
 SUMMARY_TIMEOUT_S = 3.0  # one summary line is ~20 tokens (~30 ms); this only bounds a stalled machine
 MAX_SUMMARY_CHARS = 120
 # Lower case only: "Return the total." is prose, "return total" is code.
 KEYWORDS = frozenset("def class return import from if elif else for while with try except raise yield "
                      "assert pass lambda async await self".split())
-QUOTES = '"""'
 DANGLING = frozenset({"a", "an", "the", "of", "to", "and", "or", "in", "for", "with", "is"})  # unfinished sentence
 
 
 @dataclass(frozen=True)
 class Summary:
-    """The docstring's first line and where it came from: "docstring-model", "model" (the code LM) or "name"."""
+    """The docstring's first line and where it came from: "docstring-model", "model" (the code LM), "own"
+    (the docstring being replaced), "name" (a dunder's conventional sentence) or "placeholder"."""
     text: str
     source: str
 
@@ -51,6 +58,14 @@ class DocstringSuggestion:
     text: str   # the literal as written in the file, quotes included, without indentation
     edit: Edit
     style: str
+    described: Descriptions = Descriptions()
+
+    @property
+    def has_content(self) -> bool:
+        """True when some line says something real (not every line is a placeholder)."""
+        facts = [self.summary.source] + self.described.sources()
+        facts += [self.described.returns.source, self.described.yields.source]
+        return any(source != PLACEHOLDER for source in facts) or any(r.condition for r in self.info.raises)
 
 
 def _dedent(text: str, indent: str) -> str:
@@ -156,117 +171,50 @@ def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, ma
     return "", "none", False
 
 
+def summary_names(info: DefinitionInfo) -> list[str]:
+    """The names a summary must say more than: the definition's and its parameters'."""
+    return [info.name] + [p.name for p in info.params]
+
+
+def own_summary(doc: Document, info: DefinitionInfo) -> str | None:
+    """The first paragraph of the definition's current docstring (before any section), as one line."""
+    parsed = literal_lines(doc.text[info.docstring[0]:info.docstring[1]]) if info.docstring is not None else None
+    if parsed is None:
+        return None
+    lines = parsed[1]
+    sections = parse_fields(lines).sections
+    stop = min((s.header if s.header >= 0 else s.entries[0].start if s.entries else s.end for s in sections),
+               default=len(lines))
+    paragraph: list[str] = []
+    for line in lines[:stop]:
+        if not line.strip() and paragraph:
+            break
+        paragraph += line.split()
+    text = " ".join(paragraph)
+    return text if any(c.isalnum() for c in text) else None
+
+
+def choose_summary(info: DefinitionInfo, raw: str, source: str, confident: bool, own: str | None = None) -> Summary:
+    """The model's cleaned sentence when it is confident and says more than the names; else the person's own
+    summary (when regenerating), a dunder's conventional sentence, or the `_summary_` placeholder."""
+    text = clean_summary(raw) if raw and confident else None
+    names = summary_names(info)
+    if text is not None and not is_filler(text, names):
+        return Summary(text, source)
+    if own:
+        return Summary(own, "own")
+    # A sentence made from the name says nothing the name does not ("Return the groupby."): only a dunder's
+    # conventional one that says more (__len__: "Return the number of items.") is kept.
+    named = summary_from_name(info)
+    return Summary(named, "name") if not is_filler(named, names) else Summary(SUMMARY, PLACEHOLDER)
+
+
 def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
               cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4,
               min_score: float | None = None) -> Summary:
-    """The summary line a model writes for the definition (model_summary, cleaned), or one read from its name."""
+    """The summary line a model writes for the definition (model_summary, cleaned), else choose_summary's."""
     raw, source, confident = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score)
-    text = clean_summary(raw) if raw and confident else None
-    if text is not None:
-        return Summary(text, source)
-    # Fallback: an unsure or undertrained model loops, writes code after `"""` or a generic sentence
-    # (BENCHMARKS.md "Suggestion quality"); a sentence from the name is better than that.
-    return Summary(summary_from_name(info), "name")
-
-
-def _yield_type(returns: str | None) -> str | None:
-    m = re.fullmatch(r"(?:[\w.]+\.)?(?:Async)?(?:Iterator|Iterable|Generator)\[(.*)\]", (returns or "").strip())
-    if m is None:
-        return None
-    depth, inner = 0, m.group(1)
-    for i, ch in enumerate(inner):  # Generator[int, None, None]: the first top-level argument
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            return inner[:i].strip()
-    return inner.strip()
-
-
-def _sections(info: DefinitionInfo) -> dict:
-    """The facts every style renders: params, returns (type, text), yields (type, text), raises."""
-    returns = None
-    if info.kind != CLASS and not info.yields and info.name != "__init__" \
-            and (info.returns_value or (info.returns is not None and info.returns not in ("None", "NoReturn"))):
-        returns = (info.returns or return_type_guess(info), return_description(info))
-    yields = (_yield_type(info.returns), "The next value.") if info.yields else None
-    raises = [(r.exception, f"If {r.condition}." if r.condition else "") for r in info.raises]
-    return {"params": info.params, "returns": returns, "yields": yields, "raises": raises}
-
-
-def _google(facts: dict) -> list[list[str]]:
-    blocks = []
-    if facts["params"]:
-        lines = ["Args:"]
-        for p in facts["params"]:
-            typed = f" ({p.annotation})" if p.annotation else ""
-            default = f" Defaults to {p.default}." if p.default is not None else ""
-            lines.append(f"    {p.name}{typed}: {param_description(p)}{default}")
-        blocks.append(lines)
-    for title, key in (("Returns:", "returns"), ("Yields:", "yields")):
-        if facts[key]:
-            kind, text = facts[key]
-            blocks.append([title, f"    {kind}: {text}" if kind else f"    {text}"])
-    if facts["raises"]:
-        blocks.append(["Raises:"] + [f"    {name}: {text}".rstrip(": ") for name, text in facts["raises"]])
-    return blocks
-
-
-def _numpy(facts: dict) -> list[list[str]]:
-    def section(title: str) -> list[str]:
-        return [title, "-" * len(title)]
-    blocks = []
-    if facts["params"]:
-        lines = section("Parameters")
-        for p in facts["params"]:
-            kind = ", ".join(filter(None, [p.annotation, f"default {p.default}" if p.default is not None else None]))
-            lines += [f"{p.name} : {kind}" if kind else p.name, f"    {param_description(p)}"]
-        blocks.append(lines)
-    for title, key in (("Returns", "returns"), ("Yields", "yields")):
-        if facts[key]:
-            kind, text = facts[key]
-            blocks.append(section(title) + [kind or "object", f"    {text}"])
-    if facts["raises"]:
-        lines = section("Raises")
-        for name, text in facts["raises"]:
-            lines += [name] + ([f"    {text}"] if text else [])
-        blocks.append(lines)
-    return blocks
-
-
-def _sphinx(facts: dict) -> list[list[str]]:
-    lines = []
-    for p in facts["params"]:
-        name = p.name.lstrip("*")  # `:param *args:` would start reST emphasis
-        default = f" Defaults to {p.default}." if p.default is not None else ""
-        lines.append(f":param {name}: {param_description(p)}{default}")
-        if p.annotation:
-            lines.append(f":type {name}: {p.annotation}")
-    for field, type_field, key in ((":returns:", ":rtype:", "returns"), (":yields:", ":ytype:", "yields")):
-        if facts[key]:
-            kind, text = facts[key]
-            lines.append(f"{field} {text}")
-            if kind:
-                lines.append(f"{type_field} {kind}")
-    lines += [f":raises {name}: {text}".rstrip() for name, text in facts["raises"]]
-    return [lines] if lines else []
-
-
-RENDERERS = {"google": _google, "numpy": _numpy, "sphinx": _sphinx}
-
-
-def render_docstring(info: DefinitionInfo, summary: str, style: str = "google") -> str:
-    """The docstring literal (quotes included, no indentation) for the definition in the given style."""
-    if style not in RENDERERS:
-        raise ValueError(f"unknown docstring style {style!r}; expected one of {', '.join(STYLES)}")
-    blocks = RENDERERS[style](_sections(info))
-    body = "\n\n".join([summary] + ["\n".join(block) for block in blocks])
-    body = body.replace(QUOTES, "'''")  # a default value such as '\"\"\"' must not end the literal
-    prefix = "r" if "\\" in body else ""  # defaults like '\\d' stay exactly as written
-    if not blocks:
-        return f"{prefix}{QUOTES}{body}{QUOTES}"
-    return f"{prefix}{QUOTES}{body}\n{QUOTES}"
+    return choose_summary(info, raw, source, confident, own_summary(doc, info))
 
 
 def docstring_edit(doc: Document, info: DefinitionInfo, text: str) -> Edit:
@@ -286,14 +234,18 @@ def docstring_edit(doc: Document, info: DefinitionInfo, text: str) -> Edit:
 def suggest_docstring(doc: Document, offset: int, engine: Engine | None, style: str = "google",
                       max_new_tokens: int = 48, cancel: CancelToken | None = None,
                       doc_model: DocstringModel | None = None, beam: int = 4,
-                      min_score: float | None = None) -> DocstringSuggestion | None:
-    """The docstring for the definition whose name is at offset; None off a name or if the edit breaks."""
+                      min_score: float | None = None, project: ProjectDocs | None = None) -> DocstringSuggestion | None:
+    """The docstring for the definition whose name is at offset; None off a name or if the edit breaks.
+
+    `project`: the workspace's documented parameters (descriptions.py); a docstring being replaced keeps
+    the descriptions it already had."""
     info = find_definition(doc, offset)
     if info is None:
         return None
     summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score)
-    text = render_docstring(info, summary.text, style)
+    described = describe(info, own_fields(doc, info), project)
+    text = render_docstring(info, summary.text, style, described)
     edit = docstring_edit(doc, info, text)
     if not edit_parses(doc, edit):
         return None
-    return DocstringSuggestion(info, summary, text, edit, style)
+    return DocstringSuggestion(info, summary, text, edit, style, described)

@@ -1,9 +1,13 @@
-"""English phrases derived from Python identifiers, for docstrings the model could not summarise."""
+"""English phrases derived from Python identifiers: words of a name, and the sentence a name reads as.
+
+A sentence read from the name alone is filler (assists.filler) and is never shown as a summary; it is kept
+for the dunders whose conventional sentence says more than the name ("Return the number of items.").
+"""
 from __future__ import annotations
 
 import re
 
-from ..syntax.definitions import CLASS, DefinitionInfo, Param
+from ..syntax.definitions import CLASS, DefinitionInfo
 
 # Leading words read as an imperative verb: `split_words` -> "Split the words."
 VERBS = frozenset("""
@@ -97,33 +101,6 @@ def summary_from_name(info: DefinitionInfo) -> str:
 def _sentence(phrase: str) -> str:
     phrase = phrase.strip()
     return phrase[:1].upper() + phrase[1:] + ("" if phrase.endswith(".") else ".")
-
-
-def param_description(param: Param) -> str:
-    """A short description of a parameter from its name and type: `max_size` -> "The max size."."""
-    if param.name.startswith("**"):
-        return "Additional keyword arguments."
-    if param.name.startswith("*"):
-        return "Additional positional arguments."
-    parts = words(param.name) or [param.name]
-    if param.annotation == "bool" or param.default in ("True", "False"):
-        if parts[0] in PREDICATES:
-            return _sentence(f"whether it {' '.join(parts)}")
-        return _sentence(("whether to " if parts[0] in VERBS else "whether ") + " ".join(parts))
-    return _sentence("the " + " ".join(parts))
-
-
-def return_description(info: DefinitionInfo) -> str:
-    """What the Returns section says the function returns, read from its name where possible."""
-    parts = words(info.name)
-    if parts and parts[0] in PREDICATES:
-        return _sentence(f"True if {_subject(info)} {' '.join(parts)}")
-    if len(parts) > 1 and parts[0] in GETTERS | {"compute", "calculate", "find", "load", "read", "build",
-                                                  "create", "make", "parse"}:
-        return _sentence("the " + " ".join(parts[1:]))
-    if parts and parts[0] not in VERBS and parts[0] not in SPELLED and info.name.strip("_") != "main":
-        return _sentence("the " + " ".join(parts))
-    return "The result."
 
 
 def return_type_guess(info: DefinitionInfo) -> str | None:

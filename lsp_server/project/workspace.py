@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .index import EncodeBatch, IndexLimits, ProjectIndex
+from .param_docs import ParamDocs
 from .symbols import ProjectSymbols
 from .walk import (
     IgnoreRules,
@@ -54,6 +55,7 @@ class WorkspaceIndex:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quill-index")
         self.index: ProjectIndex | None = None
         self.symbols = ProjectSymbols()  # the files' top-level names, for completion items
+        self.param_docs = ParamDocs()  # documented parameter names -> descriptions, for docstrings
         self.roots: list[Path] = []
         self._rules: dict[Path, IgnoreRules] = {}
         self._open: dict[str, str] = {}  # open .py document path -> its newest text (inside a folder or not)
@@ -85,6 +87,11 @@ class WorkspaceIndex:
         path = root_of(uri)
         return str(path) if path is not None and path.suffix == ".py" else None
 
+    def document_key(self, uri: str) -> str | None:
+        """The key of any .py file URI in the tables, inside a workspace folder or not (param_docs keeps
+        open documents outside the folders too)."""
+        return self._file_key(uri)
+
     def document_changed(self, uri: str, text: str) -> None:
         """An open document's text (didOpen/didChange): indexed soon, and it wins over the disk. Kept for
         any .py file URI: a folder walk that starts later indexes the newest text, not the disk's."""
@@ -105,6 +112,7 @@ class WorkspaceIndex:
             with self._lock:
                 self._open.pop(key, None)
                 self._pending.pop(key, None)
+            self.executor.submit(self._forget_outside, key)
             self.executor.submit(self._reread, [Path(key)])
 
     def files_changed(self, uris: list[str]) -> None:
@@ -117,6 +125,7 @@ class WorkspaceIndex:
         keys = [k for k in map(self.key_of, uris) if k is not None]
         if keys:
             self.executor.submit(self.symbols.remove, *keys)
+            self.executor.submit(self.param_docs.remove, *keys)
         if keys and self.index is not None:
             self.executor.submit(self.index.remove, keys)
 
@@ -145,6 +154,7 @@ class WorkspaceIndex:
         self._rules = {root: IgnoreRules.load(root) for root in roots}
         self.index = index = ProjectIndex(encode_batch, self.index_limits)
         self.symbols.clear(keep=set(self._open))
+        self.param_docs.clear(keep=set(self._open))
         found = walk_workspace(roots, self.walk_limits)
         self.messages = list(found.messages) + [f"skipped {n} ({why})" for why, n in found.skipped.items() if n]
         for message in found.messages:
@@ -161,6 +171,7 @@ class WorkspaceIndex:
                 if text is not None:
                     batch.append((str(path), text))
                     self.symbols.update(str(path), root, text)
+                    self.param_docs.update(str(path), text)
             index.update(batch)
             progress(f"{min(start + BATCH_FILES, len(files))}/{len(files)} files", 100 * start // max(len(files), 1))
         with self._lock:
@@ -181,11 +192,19 @@ class WorkspaceIndex:
         inside = []
         for key, text in pending.items():
             root = self._root_for(Path(key))
-            if root is not None and is_indexable(root, Path(key), self._rules.get(root)):
+            indexable = root is not None and is_indexable(root, Path(key), self._rules.get(root))
+            if indexable:
                 self.symbols.update(key, root, text)
                 inside.append((key, text))
+            if indexable or root is None:  # open documents outside the folders count too (not excluded ones)
+                self.param_docs.update(key, text)
         if self.index is not None and inside:
             self.index.update(inside)
+
+    def _forget_outside(self, key: str) -> None:
+        """A closed document outside the folders: its descriptions go (one inside is read again from disk)."""
+        if self._root_for(Path(key)) is None:
+            self.param_docs.remove(key)
 
     def _reread(self, paths: list[Path]) -> None:
         if self.index is None:
@@ -201,7 +220,9 @@ class WorkspaceIndex:
             (update.append((str(path), text)) if text is not None else gone.append(str(path)))
             if text is not None:
                 self.symbols.update(str(path), root, text)
+                self.param_docs.update(str(path), text)
             else:
                 self.symbols.remove(str(path))
+                self.param_docs.remove(str(path))
         self.index.update(update)
         self.index.remove(gone)

@@ -9,11 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lsp_server.assists.docstrings import (
-    clean_summary,
-    model_summary,
-    summary_from_name,
-)
+from lsp_server.assists.descriptions import PLACEHOLDER
+from lsp_server.assists.docstrings import Summary, choose_summary, model_summary
 from lsp_server.config import DocstringConfig
 from lsp_server.errors import QuillError
 from lsp_server.runtime.bundles import Bundle
@@ -22,11 +19,13 @@ from lsp_server.runtime.engine import Engine
 from lsp_server.syntax.definitions import DefinitionInfo, find_definition
 from lsp_server.syntax.documents import Document
 from quill.evaluation.bleu import smoothed_bleu4
+from quill.evaluation.docstring_params import ParamScores, ProjectTables
 from quill.evaluation.metrics import first_sentence, mean_or_none, median_ms
 from quill.evaluation.samples import EvalError, FunctionSample, without_docstring
 from quill.evaluation.tasks import Progress
 
 AUTO, SEQ2SEQ, LM = "auto", "seq2seq", "lm"
+MODEL_SOURCES = ("docstring-model", "model")
 CHOICES = (AUTO, SEQ2SEQ, LM)
 
 
@@ -66,45 +65,67 @@ def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
     return models
 
 
-def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
-                  config: DocstringConfig | None = None) -> tuple[str, str, str]:
-    """(first sentence the server shows, its source, first sentence of the model's own text).
-
-    The server cleans the model's text (lsp_server.assists.docstrings.clean_summary) and falls back to a sentence
-    made from the name when nothing usable is left (source "name"); the third item is the model's raw
-    text with no fallback, which is what the docstring-model ablation compares.
-    """
+def summary_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
+                config: DocstringConfig | None = None) -> tuple[Summary, str]:
+    """(the summary the server would put in the docstring, the model's raw text)."""
     config = config or DocstringConfig()
     doc_model = models.doc_model if which == SEQ2SEQ else None
     raw, source, confident = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
                                            beam=config.beam, min_score=config.min_score)
-    text = clean_summary(raw) if raw and confident else None
-    shown, shown_source = (text, source) if text is not None else (summary_from_name(info), "name")
-    return first_sentence(shown), shown_source, first_sentence(raw.split('"""')[0])
+    return choose_summary(info, raw, source, confident), raw
+
+
+def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
+                  config: DocstringConfig | None = None) -> tuple[str, str, str]:
+    """(first sentence the server shows, its source, first sentence of the model's own text).
+
+    The server cleans the model's text (lsp_server.assists.docstrings.choose_summary) and shows the `_summary_`
+    placeholder when nothing usable is left or it only restates the names (scored as an empty sentence, source
+    "placeholder"); the third item is the model's raw text with no fallback, which is what the docstring-model
+    ablation compares.
+    """
+    summary, raw = summary_for(models, doc, info, which, config)
+    shown = "" if summary.source == PLACEHOLDER else first_sentence(summary.text)
+    return shown, summary.source, first_sentence(raw.split('"""')[0])
+
+
+def _one(models: BundleModels, sample: FunctionSample, which: str, config: DocstringConfig,
+         params: ParamScores, tables: ProjectTables | None) -> tuple[str, str, str]:
+    """(shown first sentence, source, the model's own first sentence) of one sample; scores its parameters."""
+    text = without_docstring(sample)
+    doc = Document(sample.source.uri, text) if text is not None else None
+    try:
+        info = find_definition(doc, sample.info.name_start) if doc is not None else None
+        if info is None:
+            return "", "none", ""
+        summary, raw = summary_for(models, doc, info, which, config)
+    except QuillError:  # InputTooComplex: nothing would be shown
+        return "", "none", ""
+    project = tables.docs_for(sample.source, doc) if tables is not None else None
+    params.add(sample, info, summary.text, config.style, project)
+    shown = "" if summary.source == PLACEHOLDER else first_sentence(summary.text)
+    return shown, summary.source, first_sentence(raw.split('"""')[0])
 
 
 def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str,
-                    config: DocstringConfig | None = None) -> dict:
-    """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples."""
+                    config: DocstringConfig | None = None, tables: ProjectTables | None = None) -> dict:
+    """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples, and the
+    parameter metrics of quill.evaluation.docstring_params (with `tables`, the corpus's projects)."""
+    config = config or DocstringConfig()
     references, hypotheses, raw_hypotheses, from_model, ms = [], [], [], [], []
+    params = ParamScores()
     progress = Progress(f"docstrings ({which})", len(samples))
     for sample in samples:
-        text = without_docstring(sample)
-        doc = Document(sample.source.uri, text) if text is not None else None
-        info = find_definition(doc, sample.info.name_start) if doc is not None else None
         started = time.perf_counter()
-        try:
-            generated, source, raw = docstring_for(models, doc, info, which, config) if info is not None else ("", "none", "")
-        except QuillError:  # InputTooComplex: nothing would be shown
-            generated, source, raw = "", "none", ""
+        generated, source, raw = _one(models, sample, which, config, params, tables)
         ms.append((time.perf_counter() - started) * 1000)
         references.append(sample.summary)
         hypotheses.append(generated)
         raw_hypotheses.append(raw)
-        from_model.append(float(source not in ("name", "none")))
+        from_model.append(float(source in MODEL_SOURCES))
         progress.advance()
     bleu = round(smoothed_bleu4(references, hypotheses), 2) if references else None
     raw_bleu = round(smoothed_bleu4(references, raw_hypotheses), 2) if references else None
     return {"docstring_bleu4": bleu, "docstring_bleu4_model_only": raw_bleu,
             "docstring_model_share": mean_or_none(from_model), "n_docstrings": len(samples),
-            "latency_ms_docstring_median": median_ms(ms)}
+            "latency_ms_docstring_median": median_ms(ms), **params.result()}

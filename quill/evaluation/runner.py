@@ -23,6 +23,7 @@ from pathlib import Path
 from lsp_server.config import QuillConfig
 from lsp_server.runtime.bundles import load_bundle
 from lsp_server.runtime.engine import Engine
+from quill.evaluation.docstring_params import ProjectTables
 from quill.evaluation.docstrings import (
     AUTO,
     eval_docstrings,
@@ -62,6 +63,10 @@ ROWS = [
     ("docstring_bleu4", "docstring smoothed BLEU-4", "n_docstrings", "latency_ms_docstring_median"),
     ("docstring_bleu4_model_only", "docstring BLEU-4, model text only", None, None),
     ("docstring_model_share", "docstring share from the model", None, None),
+    ("docstring_param_coverage", "parameters described (share)", "n_docstring_params", None),
+    ("docstring_param_coverage_known", "  where the project documents them", "n_docstring_params_known", None),
+    ("docstring_param_bleu4", "parameter description BLEU-4", None, None),
+    ("docstring_filler_lines", "docstring filler lines (count)", None, None),
     ("codegen_syntax_ok", "generated body parses", "n_codegen", "latency_ms_codegen_median"),
     ("codegen_edit_similarity", "generated body edit similarity", None, None),
 ]
@@ -112,7 +117,8 @@ def run_eval(options: EvalOptions) -> dict:
     found = [documented_functions(f) for f in files]
     doc_samples = sample_functions(found, random.Random(f"{options.seed}:docstrings"), options.functions_per_file,
                                    options.docstring_samples)
-    result.update(eval_docstrings(models, doc_samples, which, options.settings.docstring))
+    tables = ProjectTables.build(root) if doc_samples else None
+    result.update(eval_docstrings(models, doc_samples, which, options.settings.docstring, tables))
     max_lines = options.settings.codegen.max_lines
     code_samples = sample_functions(found, random.Random(f"{options.seed}:codegen"), options.functions_per_file,
                                     options.codegen_samples, keep=lambda s: without_body(s, max_lines) is not None)

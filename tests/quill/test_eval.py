@@ -263,10 +263,13 @@ def test_eval_runs_end_to_end_on_a_small_folder(tmp_path):
     corpus = tmp_path / "proj"
     (corpus / "pkg").mkdir(parents=True)
     (corpus / "shapes.py").write_text(MODULE)
-    (corpus / "pkg" / "text.py").write_text(
-        'def shout(word):\n    """Return the word in capitals."""\n    return word.upper() + "!"\n\n\n'
-        'def count_words(text):\n    """Count the words of a text."""\n    words = text.split()\n'
-        '    return len(words)\n')
+    (corpus / "pkg" / "text.py").write_text(  # every documented function documents `word`: each knows it
+        'def shout(word):\n    """Return the word in capitals.\n\n    Args:\n        word: The word to change.\n'
+        '    """\n    return word.upper() + "!"\n\n\n'
+        'def count_letters(word):\n    """Count the letters of a word.\n\n    Args:\n        word: The word to count.\n'
+        '    """\n    letters = list(word)\n    return len(letters)\n\n\n'
+        'def whisper(word):\n    """Say it quietly.\n\n    Args:\n        word: The word to say.\n    """\n'
+        '    return word.lower()\n')
     (corpus / "pkg" / "__init__.py").write_text("from .text import shout\n")
     (corpus / "broken.py").write_bytes(b"\xff\xfe not utf-8")
     options = EvalOptions(corpus, max_files=10, seed=1, tokens=TokenOptions(max_tokens=300, batch=4),
@@ -279,8 +282,10 @@ def test_eval_runs_end_to_end_on_a_small_folder(tmp_path):
         assert key in result and (count is None or result[count] > 0) and (latency is None or result[latency] > 0)
     for key in ("token_accuracy", "token_top5", "line_exact_match", "docstring_model_share", "codegen_syntax_ok"):
         assert 0.0 <= result[key] <= 1.0
-    for key in ("line_edit_similarity", "docstring_bleu4", "codegen_edit_similarity"):
+    for key in ("line_edit_similarity", "docstring_bleu4", "codegen_edit_similarity", "docstring_param_bleu4"):
         assert 0.0 <= result[key] <= 100.0
+    # A sampled text.py function's `word` is described by another function of the project, never by itself.
+    assert result["docstring_param_coverage_known"] == 1.0 and result["docstring_filler_lines"] == 0
     assert result["token_top5"] >= result["token_accuracy"]
     config = result["config"]
     assert config["bundle"] == load_bundle().name and config["seed"] == 1 and config["docstring_model"] == SEQ2SEQ

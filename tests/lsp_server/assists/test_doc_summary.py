@@ -1,5 +1,6 @@
 """Docstring summaries from the bundle's docstring model (lsp_server/docstrings.py with lsp_server/doc_model.py):
-the source it sees equals the training pairs' source, which model answers, and the name fallback."""
+the source it sees equals the training pairs' source, which model answers, and the fallback (the docstring's
+own summary when there is one, else the `_summary_` placeholder; never a sentence made of the names)."""
 import pytest
 from doc_fixtures import doc_bundle, small_tokenizer, taught_seq2seq, tiny_seq2seq
 from quill_fakes import FakeEngine
@@ -113,7 +114,7 @@ def test_suggested_docstring_carries_the_docstring_models_summary(taught):
 
 
 def test_summarize_passes_the_source_beam_and_token_budget():
-    fake = FakeDocModel("Return the value for key.")
+    fake = FakeDocModel("Look up an entry of the store.")
     info = info_at(SAMPLE, "get(self")
     summary = summarize(FakeEngine("never used"), Document("file:///s.py", SAMPLE), info, 12, doc_model=fake, beam=3)
     assert summary.source == "docstring-model"
@@ -128,34 +129,44 @@ def test_classes_keep_the_code_lm(taught):
     assert (summary.text, summary.source, fake.calls) == ("A store of entries.", "model", [])
 
 
-@pytest.mark.parametrize("answer", ["", "return self.data[key]", "the the the the", "Return the"])
-def test_unusable_model_text_falls_back_to_the_name(answer):
+OWN = "Return the value for key, else default."  # get's docstring in SAMPLE
+
+
+@pytest.mark.parametrize("answer", ["", "return self.data[key]", "the the the the", "Return the",
+                                    "Return the value for key."])  # the last only restates the names: filler
+def test_unusable_model_text_falls_back_to_the_docstrings_own_summary(answer):
     engine = FakeEngine("Return the value.\n")  # the code LM is not asked when a docstring model exists
     summary = summarize(engine, Document("file:///s.py", SAMPLE), info_at(SAMPLE, "get(self"),
                         doc_model=FakeDocModel(answer))
-    assert summary.source == "name" and engine.prompts == []
+    assert (summary.text, summary.source) == (OWN, "own") and engine.prompts == []
 
 
-def test_random_docstring_model_and_cancelled_requests_fall_back_to_the_name(tokenizer_path, tmp_path):
+def test_unusable_model_text_on_an_undocumented_function_gives_the_placeholder():
+    text = "def get(self, key):\n    return self.data[key]\n"
+    summary = summarize(None, Document("file:///s.py", text), info_at(text, "get"),
+                        doc_model=FakeDocModel("Return the value for key."))
+    assert (summary.text, summary.source) == ("_summary_", "placeholder")
+
+
+def test_random_docstring_model_and_cancelled_requests_fall_back(tokenizer_path, tmp_path):
     vocab = load_tokenizer(tokenizer_path).get_vocab_size()
     model = DocstringModel.load(doc_bundle(tokenizer_path, tiny_seq2seq(vocab), tmp_path), threads=1)
     doc, info = Document("file:///s.py", SAMPLE), info_at(SAMPLE, "get(self")
-    assert summarize(None, doc, info, doc_model=model).source == "name"
+    assert summarize(None, doc, info, doc_model=model).source == "own"
     token = CancelToken()
     token.cancel()
-    assert summarize(None, doc, info, cancel=token, doc_model=model).source == "name"
+    assert summarize(None, doc, info, cancel=token, doc_model=model).source == "own"
 
 
-@pytest.mark.parametrize("score, source", [(-0.5, "docstring-model"), (-1.0, "docstring-model"), (-1.5, "name")])
-def test_an_unsure_docstring_model_gives_way_to_the_name_sentence(score, source):
+@pytest.mark.parametrize("score, source", [(-0.5, "docstring-model"), (-1.0, "docstring-model"), (-1.5, "own")])
+def test_an_unsure_docstring_model_gives_way_to_the_fallback(score, source):
     class ScoredDocModel(FakeDocModel):
         def search(self, code, options, cancel=None, deadline=None):
             self.calls.append({"beam": options.beam, "max_tokens": options.max_tokens})
             return DocGeneration(self.answer, [1, 2], score, "eos", 10)
 
-    model = ScoredDocModel("Return the value for key.")
+    model = ScoredDocModel("Look up an entry of the store.")
     doc, info = Document("file:///s.py", SAMPLE), info_at(SAMPLE, "get(self")
     summary = summarize(None, doc, info, 20, doc_model=model, beam=2, min_score=-1.0)
     assert summary.source == source and model.calls == [{"beam": 2, "max_tokens": 20}]
-    if source != "name":
-        assert summary.text == "Return the value for key."
+    assert summary.text == ("Look up an entry of the store." if source != "own" else OWN)

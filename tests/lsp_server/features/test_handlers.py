@@ -2,7 +2,7 @@
 
 The server comes from lsp_server.app.create_server (every feature registered) with no client: whatever it
 would send (window/showMessage) is only logged. Without a loaded engine (`ls.engine` None and no loading
-task), `ls.wait_engine()` answers None at once: docstring summaries come from the name and completion items
+task), `ls.wait_engine()` answers None at once: docstring summaries are placeholders and completion items
 from the buffer. The inline test sets the shared shipped engine on the server.
 """
 import pytest
@@ -110,12 +110,28 @@ def test_a_change_for_a_document_never_opened_is_ignored(ls):
 
 # --- hover ---------------------------------------------------------------------------------------------
 
-async def test_hover_on_an_undocumented_function_suggests_a_docstring_summarised_from_the_name(ls):
+CART = ('def checkout(items, tax):\n'
+        '    """Pay for everything.\n\n    Args:\n        items: The products in the cart.\n'
+        '        tax (float): The tax rate, as a fraction.\n    """\n    return 0\n')
+
+
+def index_open_documents(ls: QuillServer) -> None:
+    """Wait until the index thread has read the open documents (it waits DOCUMENT_DELAY_S for more typing)."""
+    ls.project.executor.submit(lambda: None).result(timeout=10)
+
+
+async def test_hover_shows_descriptions_another_open_document_gives_and_nothing_for_placeholders_only(ls):
     open_document(ls)
+    index_open_documents(ls)
+    assert await hover.hover(ls, hover_at(at(SHOP, "total_price", 3))) is None  # no model: nothing but placeholders
+    open_document(ls, CART, "file:///w/cart.py")
+    index_open_documents(ls)
     answer = await hover.hover(ls, hover_at(at(SHOP, "total_price", 3)))
     assert isinstance(answer, types.Hover)
     assert points(answer.range) == ((0, 4), (0, 4 + len("total_price")))
-    assert hover.SOURCES["name"] in answer.contents.value and '"""' in answer.contents.value
+    value = answer.contents.value
+    assert "items: The products in the cart.\n    tax: The tax rate, as a fraction.\n" in value
+    assert "2 of 2 parameter descriptions from the project" in value and hover.SOURCES["placeholder"] in value
     assert ls.engine is None and await ls.wait_engine() is None  # nothing was loaded
 
 
@@ -136,6 +152,42 @@ async def test_code_action_on_an_undocumented_function_adds_a_docstring_to_this_
     assert action.kind == actions.KIND and list(action.edit.changes) == [URI]
     (edit,) = action.edit.changes[URI]
     assert edit.new_text.lstrip().startswith('"""') and edit.range.start.line == 1
+
+
+WELL = ('def pay(items, tax):\n    """Pay for everything.\n\n    Args:\n        items: What is bought.\n    """\n'
+        '    print(items, tax)\n\n\n'
+        'def paid(items):\n    """Pay for everything.\n\n    Args:\n        items: What is bought.\n    """\n'
+        '    print(items)\n')
+
+
+async def test_a_well_documented_function_gets_add_to_first_and_regenerate_only_after_it(ls):
+    open_document(ls, WELL)
+    found = await actions.code_action(ls, actions_at(at(WELL, "pay("), types.CodeActionContext(diagnostics=[])))
+    assert [(a.title, a.is_preferred) for a in found] == [("Add to docstring: tax", True),
+                                                          (assist_requests.REGENERATE_DOCSTRING, False)]
+    (edit,) = found[0].edit.changes[URI]
+    assert edit.new_text.startswith('"""Pay for everything.\n\n    Args:\n        items: What is bought.\n'
+                                    '        tax: _description_\n')  # every word kept; tax added after items
+    # Nothing to add: no Regenerate either (it would be first and replace a person's docstring).
+    assert await actions.code_action(ls, actions_at(at(WELL, "paid("), types.CodeActionContext(diagnostics=[]))) \
+        is None
+
+
+async def test_a_one_line_docstring_gets_add_to_then_regenerate_and_only_add_to_is_preferred(ls):
+    open_document(ls)
+    found = await actions.code_action(ls, actions_at(at(SHOP, "documented"), types.CodeActionContext(diagnostics=[])))
+    assert [(a.title, a.is_preferred) for a in found] == [("Add to docstring: Returns", True),
+                                                          (assist_requests.REGENERATE_DOCSTRING, False)]
+
+
+async def test_placeholders_are_tab_stops_for_a_client_that_takes_snippet_edits(ls):
+    ls.protocol.client_capabilities = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True, snippet_edit_support=True)))
+    open_document(ls)
+    found = await actions.code_action(ls, actions_at(at(SHOP, "total_price"), types.CodeActionContext(diagnostics=[])))
+    (change,) = found[0].edit.document_changes[0].edits
+    assert isinstance(change, types.SnippetTextEdit)
+    assert '"""${1:_summary_}\n\n    Args:\n        items: ${2:_description_}\n' in change.snippet.value
 
 
 async def test_code_action_filtered_to_other_kinds_is_none(ls):

@@ -1,0 +1,97 @@
+"""Filler: a docstring sentence that only restates names ("Return the groupby.", "seq: The seq.").
+
+A sentence is filler when, once the words any sentence could hold ("the", "return", "value", ...) are set
+aside, every word left is one of the given names' words, a form of one ("sequences" for `seq`,
+"initialize" for `__init__`), or nothing is left at all. Numbers and quoted literals are never filler:
+"Defaults to 3." says something the name does not.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from ..syntax.definitions import DefinitionInfo
+from ..syntax.docstring_fields import (
+    PARAMS,
+    RAISES,
+    RETURNS,
+    YIELDS,
+    literal_lines,
+    parse_fields,
+)
+from .name_phrases import SPELLED, words
+
+# Words that carry no information about this function in a docstring line.
+GENERIC = frozenset("""
+a an the this that these those it its it's of to for and or in on at by with from into as is are be been being
+if whether not no so all any each some given specified provided passed optional optionally new current
+return returns returned returning get gets getting set sets setting do does doing handle handles handling
+make makes yield yields yielding next value values object objects instance instances item items result results
+thing things data param params parameter parameters arg args argument arguments function method class self
+true false none none's one
+""".split())
+PLACEHOLDERS = ("_summary_", "_description_", "_type_")
+MIN_PREFIX = 3  # `seq` ~ "sequence", `init` ~ "initialize"; shorter names match only whole words
+
+
+def _forms(name: str) -> set[str]:
+    found = set()
+    for word in words(name):
+        word = word.lower()
+        found.add(word)
+        found.update(SPELLED.get(word, "").split())
+    return {w for w in found if w}
+
+
+def _same_word(word: str, name_word: str) -> bool:
+    if word == name_word or word.rstrip("s") == name_word.rstrip("s"):
+        return True
+    short, long = sorted((word, name_word), key=len)
+    return len(short) >= MIN_PREFIX and long.startswith(short)
+
+
+def content_words(text: str) -> list[str]:
+    """The words of text that could say something: lower case, without GENERIC ones; a number or a quoted
+    literal counts as a word that no name has."""
+    if re.search(r"\d|['\"`]", text.replace("'s ", " ")):
+        return ["<literal>"]
+    return [w for w in re.findall(r"[a-z]+", text.lower()) if w not in GENERIC]
+
+
+def is_filler(text: str, names: Iterable[str]) -> bool:
+    """True when text says nothing but the names (or nothing at all); a placeholder is not filler."""
+    if any(marker in text for marker in PLACEHOLDERS):
+        return False
+    name_words = set().union(*(_forms(n) for n in names))
+    return all(any(_same_word(w, n) for n in name_words) for w in content_words(text))
+
+
+def is_placeholder(text: str) -> bool:
+    """True when text is (or holds) one of the placeholders an editor is meant to fill."""
+    return any(marker in text for marker in PLACEHOLDERS)
+
+
+def _without_default(text: str) -> str:
+    return re.sub(r"\s*Defaults to .*$", "", text)
+
+
+def filler_lines(literal: str, info: DefinitionInfo) -> list[str]:
+    """The lines of a rendered docstring literal that are filler: a summary that only restates the
+    definition's and its parameters' names, an entry whose description only restates its own name (the
+    definition's for Returns/Yields); a stated default does not count as content here."""
+    parsed = literal_lines(literal)
+    if parsed is None:
+        return []
+    lines = parsed[1]
+    found = []
+    summary = lines[0].strip() if lines else ""
+    if summary and is_filler(summary, [info.name] + [p.name for p in info.params]):
+        found.append(summary)
+    for section in parse_fields(lines).sections:
+        for entry in section.entries:
+            if entry.kind not in (PARAMS, RAISES, RETURNS, YIELDS):
+                continue
+            names = [entry.name or info.name] + ([entry.type] if entry.type else [])
+            if is_filler(_without_default(entry.description), names):
+                found.append(lines[entry.start].strip())
+    return found
