@@ -143,6 +143,24 @@ def split_quill(run: Replay) -> dict[str, list[float]]:
     return groups
 
 
+def name_positions(text: str, opening: Keystroke, keys: list[Keystroke]) -> list[bool]:
+    """Per request (the opening one first): is the cursor at a name, where completion items rank names
+    (elsewhere the server offers the inline suggestion as one item)?"""
+    from lsp_server.syntax.identifiers import word_at
+    out = []
+    for key in [opening, *keys]:
+        text = text[:key.offsets[0]] + key.text + text[key.offsets[1]:]
+        out.append(word_at(Document("file:///t.py", text), key.offsets[0] + len(key.text)) is not None)
+    return out
+
+
+def items_rows(items: Replay, at_name: list[bool]) -> list[str]:
+    answered = [(r.ms, name) for r, name in zip(items.requests[1:], at_name[1:]) if r.outcome == "answered"]
+    return [latency_row("Quill completion items at a name (ranked names)", [ms for ms, name in answered if name]),
+            latency_row("Quill completion items elsewhere (the inline suggestion)", [ms for ms, name in answered
+                                                                                     if not name])]
+
+
 def report(quill: Replay, jedi: Replay | None, keys: int, cadence_ms: int) -> str:
     """Markdown tables: latency side by side, then start-up, cache share and memory."""
     groups = split_quill(quill)
@@ -228,6 +246,11 @@ async def run(args) -> tuple[Replay, Replay | None, int, dict]:
     if not args.no_jedi:
         jedi = await replay("jedi", [str(bindir / "jedi-language-server")], types.TEXT_DOCUMENT_COMPLETION, path,
                             text, opening, keys, args.cadence_ms / 1000)
+    if args.items:
+        items = await replay("quill-items", quill_cmd, types.TEXT_DOCUMENT_COMPLETION, path, text, opening, keys,
+                             args.cadence_ms / 1000, root=root, settle_s=args.settle_s,
+                             options=json.loads(args.settings) if args.settings else None)
+        qualities["items"] = items_rows(items, name_positions(text, opening, keys))
     return quill, jedi, len(keys), qualities
 
 
@@ -246,10 +269,14 @@ def main(argv=None) -> int:
     parser.add_argument("--settle-s", type=float, default=0.0, help="wait after the first answer before typing")
     parser.add_argument("--no-baseline", action="store_true", help="skip the second Quill run without the index")
     parser.add_argument("--settings", default=None, help="Quill settings (JSON) of the first run")
+    parser.add_argument("--items", action="store_true", help="also replay Quill's completion items (textDocument/completion)")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args(argv)
     quill, jedi, keys, qualities = asyncio.run(run(args))
+    items = qualities.pop("items", None)
     table = report(quill, jedi, keys, args.cadence_ms) + "\n\n" + quality_table(qualities)
+    if items:
+        table += "\n\n| completion items | n | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|\n" + "\n".join(items)
     print(table)
     out = Path(args.out)
     plot(quill, jedi, out / "typing_latency.png")
