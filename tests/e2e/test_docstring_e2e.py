@@ -89,8 +89,9 @@ async def test_hover_on_an_undocumented_function_after_non_ascii_text_suggests_a
     assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
     value = hover.contents.value
     assert "```python\n\"\"\"" in value and value.rstrip().endswith('"""\n```')
-    assert "Args:\n    path (str): The path.\n    strict (bool): Whether strict. Defaults to False." in value
-    assert "Returns:\n    dict:" in value and "Raises:\n    ValueError: If strict and not data." in value
+    # Nothing restates a name: the facts read from the code, placeholders for the rest.
+    assert "Args:\n    path (str): _description_\n    strict (bool): _description_ Defaults to False." in value
+    assert "Returns:\n    dict: _description_" in value and "Raises:\n    ValueError: If strict and not data." in value
     assert hover.range.start == _position(SOURCE, "load_config")
 
 
@@ -105,9 +106,9 @@ async def test_hover_on_a_documented_function_or_off_a_name_returns_nothing(clie
 async def test_hover_style_follows_the_configuration(numpy_client: LanguageClient):
     uri = "file:///e2e/numpy.py"
     open_doc(numpy_client, uri, SOURCE)
-    hover = await _hover(numpy_client, uri, _position(SOURCE, "Store"))
-    assert "Parameters\n----------\nroot\n" in hover.contents.value
-    assert "cache_size : default 128\n" in hover.contents.value
+    hover = await _hover(numpy_client, uri, _position(SOURCE, "load_config"))
+    assert "Parameters\n----------\npath : str\n    _description_\n" in hover.contents.value
+    assert "strict : bool, default False\n" in hover.contents.value
 
 
 async def test_add_docstring_action_inserts_a_parseable_docstring_at_the_body_indentation(client):
@@ -115,21 +116,25 @@ async def test_add_docstring_action_inserts_a_parseable_docstring_at_the_body_in
     open_doc(client, uri, SOURCE)
     actions = await _actions(client, uri, _position(SOURCE, "__init__"))
     add = next(a for a in actions if a.title == "Add docstring")
-    assert add.kind == types.CodeActionKind.RefactorRewrite
+    assert add.kind == types.CodeActionKind.RefactorRewrite and add.is_preferred
     out = _apply(SOURCE, add.edit.changes[uri])
     assert _parses(out)
     assert '    def __init__(self, root, cache_size=128):\n        """' in out
-    assert "\n        Args:\n            root: The root.\n            cache_size: The cache size. Defaults to 128.\n" \
+    assert "\n        Args:\n            root: _description_\n" \
+           "            cache_size: _description_ Defaults to 128.\n" \
            '        """\n        self.root = root\n' in out
 
 
-async def test_regenerate_docstring_is_offered_where_one_exists(client: LanguageClient):
+async def test_a_one_line_docstring_gets_add_to_first_and_regenerate_second(client: LanguageClient):
     uri = "file:///e2e/regen.py"
     open_doc(client, uri, SOURCE)
     actions = await _actions(client, uri, _position(SOURCE, "documented"))
-    regen = next(a for a in actions if a.title == "Regenerate docstring")
-    out = _apply(SOURCE, regen.edit.changes[uri])
-    assert _parses(out) and "Return x unchanged." not in out and "Args:\n        x: The x." in out
+    assert [(a.title, a.is_preferred) for a in actions][:2] == [("Add to docstring: x, Returns", True),
+                                                                ("Regenerate docstring", False)]
+    out = _apply(SOURCE, actions[0].edit.changes[uri])
+    assert _parses(out) and '    """Return x unchanged.\n\n    Args:\n        x: _description_\n' in out
+    out = _apply(SOURCE, actions[1].edit.changes[uri])
+    assert _parses(out) and "Args:\n        x: _description_" in out
 
 
 async def test_no_docstring_action_off_a_name(client: LanguageClient):

@@ -15,7 +15,9 @@ from .rawrpc import RawServer
 pytestmark = pytest.mark.e2e
 
 URI = "file:///e2e/rpc/person.py"
-SOURCE = ("import os\n\n\ndef load_config(path, strict=False):\n    data = os.path.join(path)\n    return data\n\n\n"
+# load_config raises under a condition: its hover has a real line (a placeholder-only docstring gets no hover).
+SOURCE = ("import os\n\n\ndef load_config(path, strict=False):\n    if strict and not path: raise ValueError(path)\n"
+          "    return os.path.join(path)\n\n\n"
           "def main(argv):\n    if argv:\n")
 TD = {"uri": URI}
 INLINE = "textDocument/inlineCompletion"

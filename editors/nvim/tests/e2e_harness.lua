@@ -171,6 +171,8 @@ H.SOURCE = {
   "",
   "",
   "def add_numbers(first, second):",
+  "    if first is None:",
+  "        raise ValueError('first is missing')",
   "    total = first + second",
   "    return total",
   "",

@@ -94,4 +94,5 @@ Raises:
 def test_snippet_text_numbers_the_placeholders_and_escapes_dollars_and_braces():
     doc, info = definition(SEARCH, "find_first")
     literal = render_docstring(info, "Cost in $ {x}.", "numpy")
-    assert snippet_text(literal).startswith('"""Cost in \\$ {x\\}.\n\nParameters\n----------\nseq\n    ${1:_description_}')
+    assert snippet_text(literal).startswith(
+        '"""Cost in \\$ {x\\}.\n\nParameters\n----------\nseq\n    ${1:_description_}')

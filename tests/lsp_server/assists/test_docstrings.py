@@ -295,7 +295,8 @@ def test_add_docstring_inserts_it_first_at_the_body_indentation_and_parses():
 
 def test_inline_body_becomes_a_block_with_the_docstring_first():
     out = apply_docstring(STACK, "peek")
-    assert '    def peek(self):\n        """Return the peek.\n\n        Returns:\n            _description_\n        """\n' \
+    assert '    def peek(self):\n        """Return the peek.\n\n        Returns:\n' \
+           '            _description_\n        """\n' \
            '        return self.items[-1]\n' in out
     assert parses(out)
 
@@ -303,7 +304,8 @@ def test_inline_body_becomes_a_block_with_the_docstring_first():
 def test_regenerate_replaces_the_existing_docstring_and_tabs_are_kept():
     text = 'def f(a):\n\t"""Old."""\n\treturn a\n'
     out = apply_docstring(text, "f(", "sphinx")
-    assert "Old." not in out and '\t"""Return the f.\n\n\t:param a: _description_\n\t:returns: _description_\n\t"""\n\treturn a' in out
+    assert "Old." not in out
+    assert '\t"""Return the f.\n\n\t:param a: _description_\n\t:returns: _description_\n\t"""\n\treturn a' in out
     assert parses(out)
 
 

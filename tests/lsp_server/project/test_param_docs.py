@@ -93,7 +93,8 @@ def test_the_workspace_index_keeps_the_table_beside_its_files(project, tmp_path)
     drain(index)
     assert "The seq." in index.param_docs.candidates("param:seq", search)
     outside = tmp_path / "scratch.py"  # an open document outside the folders counts while it is open
-    index.document_changed(outside.as_uri(), 'def g(zz):\n    """G.\n\n    Args:\n        zz: Outside words.\n    """\n')
+    text = 'def g(zz):\n    """G.\n\n    Args:\n        zz: Outside words.\n    """\n'
+    index.document_changed(outside.as_uri(), text)
     drain(index)
     assert index.param_docs.candidates("param:zz", search) == ["Outside words."]
     index.document_closed(outside.as_uri())
