@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..syntax.definitions import CLASS, DefinitionInfo, Param
 from ..syntax.docstring_fields import PARAMS, RAISES, RETURNS, YIELDS
-from .filler import PLACEHOLDERS
+from .filler import CONDITION_WORDS, PLACEHOLDERS, is_filler
 from .name_phrases import return_type_guess
 
 STYLES = ("google", "numpy", "sphinx")
@@ -63,10 +63,16 @@ def facts(info: DefinitionInfo, described: Descriptions) -> dict:
             and (info.returns_value or (info.returns is not None and info.returns not in ("None", "NoReturn"))):
         returns = (info.returns or return_type_guess(info), described.returns)
     yields = (yield_type(info.returns), described.yields) if info.yields else None
-    raises = [(r.exception, Described(f"If {r.condition}.", "code") if r.condition else Described())
-              for r in info.raises]
+    raises = [(r.exception, _condition(r.exception, r.condition)) for r in info.raises]
     params = [(p, described.params.get(p.name, Described())) for p in info.params]
     return {PARAMS: params, RETURNS: returns, YIELDS: yields, RAISES: raises}
+
+
+def _condition(exception: str, condition: str | None) -> Described:
+    """The `if` that guards a raise, as its description ("If not items."), unless it only restates the
+    exception's name (`raise Empty` under `if empty:`)."""
+    text = f"If {condition}." if condition else ""
+    return Described(text, "code") if text and not is_filler(text, [exception], CONDITION_WORDS) else Described()
 
 
 def _with_default(p: Param, text: str) -> str:

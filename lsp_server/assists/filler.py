@@ -2,8 +2,8 @@
 
 A sentence is filler when, once the words any sentence could hold ("the", "return", "value", ...) are set
 aside, every word left is one of the given names' words, a form of one ("sequences" for `seq`,
-"initialize" for `__init__`), or nothing is left at all. Numbers and quoted literals are never filler:
-"Defaults to 3." says something the name does not.
+"initialize" for `__init__`), or nothing is left at all. Numbers, quoted literals and code are never filler:
+"Defaults to 3." and "If self._empty()." say something the name does not.
 """
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ make makes yield yields yielding next value values object objects instance insta
 thing things data param params parameter parameters arg args argument arguments function method class self
 true false none none's one
 """.split())
+# A raise condition is code turned into words ("If not items."): only these words of it are not its own.
+CONDITION_WORDS = frozenset("if not is and or none self the a an in".split())
 PLACEHOLDERS = ("_summary_", "_description_", "_type_")
+# Code in the text (a call, an attribute, a comparison: "If self._empty()."): it says what the code does.
+CODE = re.compile(r"\w\(|\w\.\w|[=<>\[]")
 MIN_PREFIX = 3  # `seq` ~ "sequence", `init` ~ "initialize"; shorter names match only whole words
 
 
@@ -50,20 +54,20 @@ def _same_word(word: str, name_word: str) -> bool:
     return len(short) >= MIN_PREFIX and long.startswith(short)
 
 
-def content_words(text: str) -> list[str]:
-    """The words of text that could say something: lower case, without GENERIC ones; a number or a quoted
-    literal counts as a word that no name has."""
-    if re.search(r"\d|['\"`]", text.replace("'s ", " ")):
+def content_words(text: str, generic: frozenset[str] = GENERIC) -> list[str]:
+    """The words of text that could say something: lower case, without generic ones; a number, a quoted
+    literal or code counts as a word that no name has."""
+    if re.search(r"\d|['\"`]", text.replace("'s ", " ")) or CODE.search(text):
         return ["<literal>"]
-    return [w for w in re.findall(r"[a-z]+", text.lower()) if w not in GENERIC]
+    return [w for w in re.findall(r"[a-z]+", text.lower()) if w not in generic]
 
 
-def is_filler(text: str, names: Iterable[str]) -> bool:
+def is_filler(text: str, names: Iterable[str], generic: frozenset[str] = GENERIC) -> bool:
     """True when text says nothing but the names (or nothing at all); a placeholder is not filler."""
     if any(marker in text for marker in PLACEHOLDERS):
         return False
     name_words = set().union(*(_forms(n) for n in names))
-    return all(any(_same_word(w, n) for n in name_words) for w in content_words(text))
+    return all(any(_same_word(w, n) for n in name_words) for w in content_words(text, generic))
 
 
 def is_placeholder(text: str) -> bool:
@@ -92,6 +96,7 @@ def filler_lines(literal: str, info: DefinitionInfo) -> list[str]:
             if entry.kind not in (PARAMS, RAISES, RETURNS, YIELDS):
                 continue
             names = [entry.name or info.name] + ([entry.type] if entry.type else [])
-            if is_filler(_without_default(entry.description), names):
+            generic = CONDITION_WORDS if entry.kind == RAISES else GENERIC
+            if is_filler(_without_default(entry.description), names, generic):
                 found.append(lines[entry.start].strip())
     return found

@@ -96,3 +96,10 @@ def test_snippet_text_numbers_the_placeholders_and_escapes_dollars_and_braces():
     literal = render_docstring(info, "Cost in $ {x}.", "numpy")
     assert snippet_text(literal).startswith(
         '"""Cost in \\$ {x\\}.\n\nParameters\n----------\nseq\n    ${1:_description_}')
+
+
+def test_a_raise_condition_is_its_description_unless_it_restates_the_exception():
+    text = ("def pop(q, empty, items):\n    if empty:\n        raise Empty()\n    if q.closed():\n        raise Closed()\n"
+            "    if not items:\n        raise ValueError()\n")
+    literal = suggest_docstring(Document("file:///p/q.py", text), 5, None).text
+    assert "Raises:\n    Empty: _description_\n    Closed: If q.closed().\n    ValueError: If not items.\n" in literal

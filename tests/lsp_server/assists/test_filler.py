@@ -30,6 +30,7 @@ def test_filler(text, names):
     ("The input sequence of nodes.", ["seq"]),
     ("Return the number of items.", ["__len__"]),
     ("Defaults to None.", ["x"]),             # states a fact the name does not
+    ("If self._empty().", ["Empty"]),         # code: when it is raised
     ("Sort key.", ["key"]),
     ("Compute the total price of the basket.", ["get_total", "items"]),
     ("_description_", ["x"]),                 # a placeholder is not filler: it is meant to be filled
