@@ -45,12 +45,13 @@ class InlineConfig:
     # gitignore-style globs of documents that get no suggestions at all (relative to their workspace folder)
     exclude: list[str] = field(default_factory=list)
     speculate: bool = True  # prompt-lookup decoding: check the project caches' drafts several tokens per pass
+    snippets: int = 0  # windows of other workspace files put in the prompt (0: none; BENCHMARKS.md "Snippets")
 
     def limits(self) -> dict[str, tuple[float, float]]:
         """Inclusive (min, max) of the numeric settings."""
         return {"max_new_tokens": (1, 256), "max_lines": (1, 50), "prefix_tokens": (16, 1536),
                 "suffix_tokens": (0, 512), "timeout_ms": (10, 10_000), "alternatives": (1, 5),
-                "confidence_threshold": (-20.0, 0.0), "cut_logprob": (-50.0, 0.0), "min_confidence": (0.0, 1.0), "debounce_ms": (0, 2000)}
+                "snippets": (0, 8), "confidence_threshold": (-20.0, 0.0), "cut_logprob": (-50.0, 0.0), "min_confidence": (0.0, 1.0), "debounce_ms": (0, 2000)}
 
     def check(self, key: str, value: Any) -> str | None:
         """What is wrong with a value beyond its type and limits, or None."""
@@ -62,7 +63,7 @@ class InlineConfig:
                               PromptBudget(self.prefix_tokens, self.suffix_tokens), self.timeout_ms,
                               self.multiline, self.alternatives, self.confidence_threshold,
                               cut_logprob=self.cut_logprob, min_confidence=self.min_confidence,
-                              speculate=self.speculate)
+                              speculate=self.speculate, snippets=self.snippets)
 
 
 @dataclass

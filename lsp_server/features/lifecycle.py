@@ -27,6 +27,7 @@ def on_initialized(ls: QuillServer, params: types.InitializedParams) -> None:
 def on_configuration(ls: QuillServer, params: types.DidChangeConfigurationParams) -> None:
     """Workspace settings: never a model bundle (lsp_server.config)."""
     ls.apply_settings(params.settings, user_level=False)
+    workspace.settings_changed(ls)
 
 
 def register(server: QuillServer) -> None:

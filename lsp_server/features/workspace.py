@@ -48,6 +48,7 @@ async def start_index(ls: QuillServer) -> None:
     if engine is None:
         return
     ls.project.walk_limits, ls.project.index_limits = cfg.walk_limits(), cfg.index_limits()
+    ls.project.with_snippets = ls.config.inline.snippets > 0
     token = await begin_progress(ls, "Quill: indexing the workspace", "reading files")
     loop = asyncio.get_running_loop()
 
@@ -83,6 +84,12 @@ def on_initialized(ls: QuillServer) -> None:
     """Called by lifecycle.on_initialized: index in the background, watch files."""
     asyncio.ensure_future(start_index(ls))
     asyncio.ensure_future(register_watcher(ls))
+
+
+def settings_changed(ls: QuillServer) -> None:
+    """After new settings: snippets turned on need the workspace's windows, which only an index build makes."""
+    if ls.config.inline.snippets > 0 and ls.project.snippets is None and ls.project.state == "ready":
+        asyncio.ensure_future(start_index(ls))
 
 
 def did_save(ls: QuillServer, params: types.DidSaveTextDocumentParams) -> None:

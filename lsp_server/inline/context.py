@@ -163,3 +163,15 @@ def cross_file_context(docs: Iterable[tuple[str, Document]],
         if size >= MAX_CONTEXT_CHARS:
             break
     return "".join(parts)
+
+
+def snippet_label(key: str) -> str:
+    """A snippet's file as the prompt names it: its last two path parts (keys are paths or file URIs)."""
+    parts = [p for p in key.replace("\\", "/").split("/") if p]
+    return "/".join(parts[-2:])
+
+
+def snippet_context(snippets: Iterable) -> str:
+    """`# path: label` + the window's text for each retrieved snippet (lsp_server.project.snippets), best
+    first, in the cross-file context's format."""
+    return "".join(f"{CONTEXT_HEADER}{snippet_label(s.key)}\n{s.text.rstrip()}\n" for s in snippets)

@@ -34,3 +34,5 @@ class SuggestOptions:
     speculate: bool = True
     # End a branch where the doubt cut or the gate would cut it anyway (lsp_server.inline.early_stop).
     early_stop: bool = True
+    # Snippets of other workspace files put before the prefix (lsp_server.project.snippets); 0: none.
+    snippets: int = 0

@@ -5,6 +5,7 @@ stops, postprocess, typing_state); `suggest_all` chains them and returns values 
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from functools import partial
 
@@ -13,6 +14,7 @@ from ..runtime.cancel import CancelToken
 from ..runtime.engine import Engine, Generation, PromptCache, StopFn
 from ..syntax.documents import Document
 from .confidence import confident_tokens, mark_first_line
+from .context import snippet_context
 from .cursor import cursor_context
 from .early_stop import EarlyStop
 from .healing import cut_at_doubt, heal_text, healed_stop, keep_tokens, unheal
@@ -23,6 +25,8 @@ from .stops import engine_stop, make_stop
 from .typing_state import DocumentReuse
 
 SPARE_BRANCHES = 2
+# With snippets of other files in the prompt, context may take half the budget (BENCHMARKS.md "Snippets").
+SNIPPET_CONTEXT_SHARE = 2
 
 
 def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: StopFn, cancel: CancelToken | None,
@@ -82,8 +86,12 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     if ctx is None:
         return []
     heal = heal_text(ctx)
+    budget = options.budget
+    if project is not None and project.snippets is not None and options.snippets > 0:
+        context = snippet_context(project.snippets.retrieve(ctx.prefix, project.exclude, options.snippets)) + context
+        budget = dataclasses.replace(budget, context_share=SNIPPET_CONTEXT_SHARE)
     head = ctx.prefix + ctx.lead
-    prompt = build_prompt(head[:len(head) - len(heal)], ctx.suffix, engine.encode, engine.special, options.budget, context,
+    prompt = build_prompt(head[:len(head) - len(heal)], ctx.suffix, engine.encode, engine.special, budget, context,
                           order=options.fim_order, prefix_start=reuse.prefix_start if reuse is not None else None)
     if reuse is not None:
         reuse.prefix_start = prompt.prefix_start

@@ -23,6 +23,7 @@ class PromptBudget:
     """Token budget of a FIM prompt; the prompt costs ~10 ms per 256 tokens on two cores."""
     prefix_tokens: int = 256
     suffix_tokens: int = 64
+    context_share: int = CONTEXT_SHARE  # cross-file context gets at most 1/context_share of the budget
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def build_fim_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str
     suffix_ids = _fit_suffix(suffix, encode, budget.suffix_tokens)
     # Unused suffix budget goes to the prefix, which matters more for left-to-right code.
     total = budget.prefix_tokens + budget.suffix_tokens - len(suffix_ids)
-    context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
+    context_ids = fit_context(context, encode, total // budget.context_share)
     prefix_ids, prefix_text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
     pre, suf, mid = special["<fim_prefix>"], special["<fim_suffix>"], special["<fim_middle>"]
     if order == SPM:
@@ -149,7 +150,7 @@ def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, in
 
     Half of training is plain text, and a FIM sample with an empty suffix is rare in training, so at
     the end of a file the left-to-right prompt is the one the model knows best. Cross-file `context`
-    (see lsp_server.inline.context) goes before the prefix, within 1/CONTEXT_SHARE of the prefix budget.
+    (see lsp_server.inline.context) goes before the prefix, within 1/budget.context_share of the budget.
     `prefix_start` (the previous prompt's Prompt.prefix_start) keeps the prefix window's first line
     while it fits, so that consecutive prompts share a token prefix (see engine.PromptCache).
     """
@@ -157,7 +158,7 @@ def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, in
         return build_fim_prompt(prefix, suffix, encode, special, budget, context, order=order,
                                 prefix_start=prefix_start)
     total = budget.prefix_tokens + budget.suffix_tokens
-    context_ids = fit_context(context, encode, total // CONTEXT_SHARE)
+    context_ids = fit_context(context, encode, total // budget.context_share)
     prefix_ids, text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
     ids = context_ids + prefix_ids
     if not ids:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .index import ProjectIndex, merge_matches
 from .ngrams import Match, NgramTable
+from .snippets import SnippetIndex
 
 FIXED, CONTEXT, SPECIFIC, GATE = "fixed", "context", "specific", "gate"
 # Prompt-lookup drafts (Mixer.draft): follow the caches while their longest matched context is at least this
@@ -156,6 +157,7 @@ class ProjectContext:
     # The file's known tokens (quill eval: the text before the cut); None: the prompt's prefix and suffix.
     local_ids: Sequence[int] | None = None
     exclude: str | None = None  # an index key to leave out (quill eval: the scored file itself)
+    snippets: SnippetIndex | None = None  # windows of other files for the prompt (inline.snippets)
 
     def mixer(self, prefix_ids: Sequence[int], suffix_ids: Sequence[int] = ()) -> Mixer:
         sequences = [self.local_ids] if self.local_ids is not None else [prefix_ids, suffix_ids]

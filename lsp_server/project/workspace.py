@@ -17,6 +17,7 @@ from typing import Callable
 
 from .index import EncodeBatch, IndexLimits, ProjectIndex
 from .param_docs import ParamDocs
+from .snippets import SnippetIndex
 from .symbols import ProjectSymbols
 from .walk import (
     IgnoreRules,
@@ -55,6 +56,9 @@ class WorkspaceIndex:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quill-index")
         self.index: ProjectIndex | None = None
         self.symbols = ProjectSymbols()  # the files' top-level names, for completion items
+        # Windows of the files for the prompt (inline.snippets > 0 only: it costs ~30 bytes per token).
+        self.snippets: SnippetIndex | None = None
+        self.with_snippets = False  # build self.snippets at the next start()
         self.param_docs = ParamDocs()  # documented parameter names -> descriptions, for docstrings
         self.roots: list[Path] = []
         self._rules: dict[Path, IgnoreRules] = {}
@@ -128,6 +132,8 @@ class WorkspaceIndex:
             self.executor.submit(self.param_docs.remove, *keys)
         if keys and self.index is not None:
             self.executor.submit(self.index.remove, keys)
+            if self.snippets is not None:
+                self.executor.submit(self.snippets.remove, keys)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -138,7 +144,8 @@ class WorkspaceIndex:
         index = self.index
         return {"state": self.state, "roots": [str(r) for r in self.roots], "messages": list(self.messages),
                 "files": index.stats.files if index else 0, "tokens": index.stats.tokens if index else 0,
-                "bytes": index.nbytes if index else 0, "build_s": self.build_s}
+                "bytes": index.nbytes if index else 0, "build_s": self.build_s,
+                "snippet_windows": len(self.snippets) if self.snippets is not None else 0}
 
     # --- the index thread ---------------------------------------------------------------------------------
 
@@ -153,6 +160,7 @@ class WorkspaceIndex:
         self.roots = roots
         self._rules = {root: IgnoreRules.load(root) for root in roots}
         self.index = index = ProjectIndex(encode_batch, self.index_limits)
+        self.snippets = snippets = SnippetIndex() if self.with_snippets else None
         self.symbols.clear(keep=set(self._open))
         self.param_docs.clear(keep=set(self._open))
         found = walk_workspace(roots, self.walk_limits)
@@ -173,6 +181,8 @@ class WorkspaceIndex:
                     self.symbols.update(str(path), root, text)
                     self.param_docs.update(str(path), text)
             index.update(batch)
+            if snippets is not None:
+                snippets.update(batch)
             progress(f"{min(start + BATCH_FILES, len(files))}/{len(files)} files", 100 * start // max(len(files), 1))
         with self._lock:
             self._pending.update(self._open)  # every open document's newest text, over the disk's
@@ -200,6 +210,8 @@ class WorkspaceIndex:
                 self.param_docs.update(key, text)
         if self.index is not None and inside:
             self.index.update(inside)
+            if self.snippets is not None:
+                self.snippets.update(inside)
 
     def _forget_outside(self, key: str) -> None:
         """A closed document outside the folders: its descriptions go (one inside is read again from disk)."""
@@ -226,3 +238,6 @@ class WorkspaceIndex:
                 self.param_docs.remove(str(path))
         self.index.update(update)
         self.index.remove(gone)
+        if self.snippets is not None:
+            self.snippets.update(update)
+            self.snippets.remove(gone)

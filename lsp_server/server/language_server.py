@@ -186,7 +186,9 @@ class QuillServer(LanguageServer):
     def project_context(self) -> ProjectContext | None:
         """What steers decoding besides the model: the workspace index (if any) and the mixing rule."""
         rule = self.config.project.mix_rule()
-        return ProjectContext(self.project.index, rule) if rule is not None else None
+        if rule is None:
+            return None
+        return ProjectContext(self.project.index, rule, snippets=self.project.snippets)
 
     def per_document_state(self) -> dict[str, int]:
         """Sizes of the per-document tables (closing every document must empty them all)."""

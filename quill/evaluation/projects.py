@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lsp_server.project.index import IndexLimits, ProjectIndex
 from lsp_server.project.mixing import MixRule, ProjectContext
+from lsp_server.project.snippets import SnippetIndex
 from lsp_server.runtime.engine import Engine
 from quill.evaluation.samples import MAX_FILE_BYTES, SourceFile, python_files
 
@@ -35,16 +36,23 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def project_indexes(root: Path, engine: Engine, max_order: int = 4) -> dict[str, ProjectIndex]:
-    """One ProjectIndex per project of the corpus, keyed by project name; each holds all its readable files
-    under the same keys as SourceFile.uri, so that a scored file can be excluded by its uri."""
-    started = time.monotonic()
+def project_texts(root: Path) -> dict[str, list[tuple[str, str]]]:
+    """Every readable file of each project, (SourceFile.uri, text), keyed by project name."""
     texts: dict[str, list[tuple[str, str]]] = {}
     for path in python_files(root):
         text = _read(path)
         if text is not None:
             rel = path.relative_to(root).as_posix()
             texts.setdefault(project_of(rel), []).append((SourceFile(rel, "").uri, text))
+    return texts
+
+
+def project_indexes(root: Path, engine: Engine, max_order: int = 4,
+                    texts: dict[str, list[tuple[str, str]]] | None = None) -> dict[str, ProjectIndex]:
+    """One ProjectIndex per project of the corpus, keyed by project name; each holds all its readable files
+    under the same keys as SourceFile.uri, so that a scored file can be excluded by its uri."""
+    started = time.monotonic()
+    texts = project_texts(root) if texts is None else texts
     indexes = {}
     for name, items in texts.items():
         index = ProjectIndex(engine.encode_batch, IndexLimits(max_order=max_order, max_tokens=EVAL_MAX_TOKENS))
@@ -61,14 +69,22 @@ class ProjectSetup:
     """The corpus's project indexes and the mixing rule the server would use."""
     indexes: dict[str, ProjectIndex]
     rule: MixRule = MixRule()
+    snippets: dict[str, SnippetIndex] | None = None  # built when the settings put snippets in the prompt
 
     @classmethod
-    def build(cls, root: Path, engine: Engine, rule: MixRule = MixRule()) -> "ProjectSetup":
-        return cls(project_indexes(root, engine, rule.max_order), rule)
+    def build(cls, root: Path, engine: Engine, rule: MixRule = MixRule(), snippets: bool = False) -> "ProjectSetup":
+        texts = project_texts(root)
+        windows = None
+        if snippets:
+            windows = {name: SnippetIndex() for name in texts}
+            for name, items in texts.items():
+                windows[name].update(items)
+        return cls(project_indexes(root, engine, rule.max_order, texts), rule, windows)
 
     def index_for(self, source: SourceFile) -> ProjectIndex | None:
         return self.indexes.get(project_of(source.rel))
 
     def context_for(self, source: SourceFile, known_text: str, encode) -> ProjectContext:
         """The project context of a request in `source` whose file text before the cursor is known_text."""
-        return ProjectContext(self.index_for(source), self.rule, encode(known_text), source.uri)
+        snippets = self.snippets.get(project_of(source.rel)) if self.snippets is not None else None
+        return ProjectContext(self.index_for(source), self.rule, encode(known_text), source.uri, snippets)

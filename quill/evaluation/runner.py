@@ -69,6 +69,8 @@ ROWS = [
     ("docstring_filler_lines", "docstring filler lines (count)", None, None),
     ("codegen_syntax_ok", "generated body parses", "n_codegen", "latency_ms_codegen_median"),
     ("codegen_edit_similarity", "generated body edit similarity", None, None),
+    ("codegen_repeat_share", "generated bodies with a repeat", None, None),
+    ("codegen_undefined_name_share", "generated bodies, undefined name", None, None),
 ]
 
 
@@ -110,7 +112,8 @@ def run_eval(options: EvalOptions) -> dict:
     models = load_models(bundle, engine, which)
     result: dict = {}
     rule = options.settings.project.mix_rule()
-    project = ProjectSetup.build(root, engine, rule) if options.project_context and rule is not None else None
+    project = ProjectSetup.build(root, engine, rule, snippets=options.settings.inline.snippets > 0) \
+        if options.project_context and rule is not None else None
     result.update(eval_tokens(engine, files, options.seed, options.tokens, project))
     cuts = sample_line_cuts(files, options.seed, options.lines_per_file, options.line_samples)
     result.update(eval_lines(engine, cuts, line_options(options.settings.inline), project))
@@ -122,7 +125,7 @@ def run_eval(options: EvalOptions) -> dict:
     max_lines = options.settings.codegen.max_lines
     code_samples = sample_functions(found, random.Random(f"{options.seed}:codegen"), options.functions_per_file,
                                     options.codegen_samples, keep=lambda s: without_body(s, max_lines) is not None)
-    result.update(eval_codegen(engine, code_samples, options.settings.codegen.body_options()))
+    result.update(eval_codegen(engine, code_samples, options.settings.codegen.body_options(), project))
     result.update(n_files=len(files), n_files_skipped=selection.n_skipped)
     result["config"] = {
         "bundle": bundle.name, "bundle_path": str(bundle.path), "corpus": str(root), "max_files": options.max_files,
