@@ -7,8 +7,9 @@
 3. a placeholder (`_description_`) an editor fills; the line still says the type and default it reads
    from the signature.
 
-A wording that only restates the name ("The seq.") is skipped at every step (assists.filler).
-The docstring model writes summaries only, so it has nothing to add here.
+A wording that only restates the name or its type ("The seq.") is skipped at every step (assists.filler).
+No model: the docstring model writes summaries only, and the code LM prompted with `Args:` and the name wrote
+wrong sentences for most parameters the project does not document (README "Docstrings and code generation").
 """
 from __future__ import annotations
 

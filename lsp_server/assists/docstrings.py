@@ -18,7 +18,14 @@ from ..runtime.cancel import Cancelled, CancelToken
 from ..runtime.docstring_model import BeamOptions, DocstringModel
 from ..runtime.engine import Engine
 from ..syntax.definitions import CLASS, DefinitionInfo, find_definition
-from ..syntax.docstring_fields import literal_lines, parse_fields
+from ..syntax.docstring_fields import (
+    PARAMS,
+    RAISES,
+    RETURNS,
+    YIELDS,
+    literal_lines,
+    parse_fields,
+)
 from ..syntax.documents import Document
 from ..syntax.edits import Edit, edit_parses
 from .descriptions import PLACEHOLDER, ProjectDocs, describe, own_fields
@@ -27,6 +34,7 @@ from .docstring_render import (
     STYLES,
     SUMMARY,
     Descriptions,
+    facts,
     render_docstring,
 )
 from .filler import is_filler
@@ -63,9 +71,10 @@ class DocstringSuggestion:
     @property
     def has_content(self) -> bool:
         """True when some line says something real (not every line is a placeholder)."""
-        facts = [self.summary.source] + self.described.sources()
-        facts += [self.described.returns.source, self.described.yields.source]
-        return any(source != PLACEHOLDER for source in facts) or any(r.condition for r in self.info.raises)
+        found = facts(self.info, self.described)
+        described = [d for _, d in found[PARAMS] + found[RAISES]]
+        described += [value[1] for value in (found[RETURNS], found[YIELDS]) if value]
+        return self.summary.source != PLACEHOLDER or any(d.source != PLACEHOLDER for d in described)
 
 
 def _dedent(text: str, indent: str) -> str:

@@ -103,3 +103,10 @@ def test_a_raise_condition_is_its_description_unless_it_restates_the_exception()
             "    if not items:\n        raise ValueError()\n")
     literal = suggest_docstring(Document("file:///p/q.py", text), 5, None).text
     assert "Raises:\n    Empty: _description_\n    Closed: If q.closed().\n    ValueError: If not items.\n" in literal
+
+
+def test_a_docstring_whose_only_raise_condition_restates_the_exception_has_nothing_real():
+    text = "def pop(q, empty):\n    if empty:\n        raise Empty()\n"
+    assert not suggest_docstring(Document("file:///p/q.py", text), 5, None).has_content
+    text = "def pop(q):\n    if q.closed():\n        raise Closed()\n"
+    assert suggest_docstring(Document("file:///p/q.py", text), 5, None).has_content
