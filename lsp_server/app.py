@@ -38,20 +38,31 @@ def create_server(bundle_path: Path | None = None, threads: int = 0, test_hooks:
     return server
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text} is not a TCP port (1..65535)")
+    return port
+
+
 def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of `quill serve` and `python -m lsp_server`."""
     p.add_argument("--bundle", default=None, help="model bundle folder (default: the shipped model)")
     p.add_argument("--tcp", action="store_true",
                    help="serve one client over TCP instead of stdio (a second connection is refused)")
     p.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1; never 0.0.0.0 unless given)")
-    p.add_argument("--port", type=int, default=2087)
+    p.add_argument("--port", type=_port, default=2087, help="TCP port, with --tcp")
     p.add_argument("--socket", default=None, metavar="PATH",
                    help="listen on a Unix socket at PATH, readable and writable by this user only (mode 0600)")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (default: min(2, cores))")
     p.add_argument("--max-message-mb", type=float, default=transport.DEFAULT_MAX_MESSAGE_MB,
                    help=f"largest message a client may send, in MB; a larger one is discarded unread "
                         f"(default {transport.DEFAULT_MAX_MESSAGE_MB})")
-    p.add_argument("--log-level", default="WARNING")
+    p.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="WARNING",
+                   help="least severe log messages written to stderr")
     # Internal commands for the reliability tests (lsp_server/features/debug.py); hidden from --help.
     p.add_argument("--test-hooks", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--strict", action="store_true",

@@ -22,7 +22,6 @@ from .cli_common import (
     require_file,
 )
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line terminators, as lsp_server.syntax.positions splits
 BINARY_SNIFF = 8192  # bytes looked at for NUL, as git does
@@ -49,13 +48,9 @@ def add_serve(sub) -> None:
 
 
 def _serve_arguments(p) -> None:
-    """The server's own options, two of them replaced (same defaults) so that --help explains them and a typo
-    is a usage error instead of a ValueError from logging at start."""
+    """The server's own options (lsp_server.app: `python -m lsp_server` takes the same)."""
     from lsp_server.app import add_serve_arguments
     add_serve_arguments(p)
-    p.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=p.get_default("log_level"),
-                   help="least severe log messages written to stderr")
-    p.add_argument("--port", type=positive_int, default=p.get_default("port"), help="TCP port, with --tcp")
 
 
 def cmd_serve(args) -> int:
@@ -204,7 +199,12 @@ def eval_settings(text: str | None):
 
 def cmd_eval(args) -> Report:
     from lsp_server.errors import QuillError
-    from quill.evaluation.runner import EvalOptions, format_table, run_eval, write_result
+    from quill.evaluation.runner import (
+        EvalOptions,
+        format_table,
+        run_eval,
+        write_result,
+    )
     from quill.evaluation.tasks import TokenOptions
     require_dir(args.corpus, "--corpus", "give a folder of Python files")
     settings = eval_settings(args.settings)

@@ -46,7 +46,7 @@ NO_TORCH = "import sys\nsys.modules['torch'] = None  # `import torch` fails: the
 # (arguments, exit status, what stderr says); {files} is the fixture's folder
 BAD_INPUTS = [
     (["serve", "--log-level", "BOGUS"], 2, "invalid choice: 'BOGUS'"),
-    (["serve", "--port", "0"], 2, "must be at least 1"),
+    (["serve", "--port", "0"], 2, "0 is not a TCP port"),
     (["train", "--source", "/nonexistent"], 1, "quill train: --source /nonexistent does not exist"),
     (["train", "--corpus", "/nonexistent"], 1, "quill train: --corpus /nonexistent does not exist; build one"),
     (["train", "--eval-interval", "0"], 2, "must be at least 1"),
@@ -161,3 +161,11 @@ def _read_until(fd: int, marker: bytes, timeout: float = 30) -> bytes:
                 break
             data += chunk
     return data
+
+
+def test_the_server_module_refuses_a_bad_log_level_without_a_traceback():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "lsp_server", "--log-level", "BOGUS"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "invalid choice: 'BOGUS'" in done.stderr and "Traceback" not in done.stderr
