@@ -23,11 +23,9 @@ from .ort_session import (
     onnx_session,
     session_options,
 )
+from .scoring import Bias, score
 
 StopFn = Callable[[str], "int | None"]  # generated text so far -> cut index to stop at, or None to go on
-# A decoding bias: (a row's generated token ids so far, its (V,) log-probabilities) -> the log-probabilities
-# to decode from instead (lsp_server.project.mixing.Mixer mixes in the project's n-gram counts).
-Bias = Callable[[list[int], np.ndarray], np.ndarray]
 # Prompt-lookup drafts: (a row's generated token ids so far, at most how many) -> token ids the caches
 # expect next; the engine checks them in one pass and keeps the longest prefix that decoding would choose.
 Draft = Callable[[list[int], int], list[int]]
@@ -370,5 +368,4 @@ class Engine:
     def score(self, pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
               cancel: CancelToken | None = None, bias: Bias | None = None) -> list[float]:
         """Log-probability of each token sequence after the prompt (lsp_server.runtime.scoring.score)."""
-        from .scoring import score
         return score(self, pre, continuations, continue_mask, cancel, bias)

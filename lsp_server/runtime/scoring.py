@@ -1,14 +1,27 @@
 """Scoring given token sequences after one prompt pass (completion items rank names with it)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable, Protocol
 
 import numpy as np
 
 from .cancel import CancelToken
 
-if TYPE_CHECKING:
-    from .engine import Bias, Engine, Prefill
+# A decoding bias: (a row's generated token ids so far, its (V,) log-probabilities) -> the log-probabilities
+# to decode from instead (lsp_server.project.mixing.Mixer mixes in the project's n-gram counts).
+Bias = Callable[[list[int], np.ndarray], np.ndarray]
+
+
+class PromptPass(Protocol):
+    """What scoring reads of a prompt pass (engine.Prefill)."""
+    logprobs: np.ndarray
+    past: list[np.ndarray]
+
+
+class Extends(Protocol):
+    """What scoring needs of the model (engine.Engine.extend)."""
+    def extend(self, ids: np.ndarray, past: list[np.ndarray], cancel: CancelToken,
+               positions: int = 1) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
@@ -17,7 +30,7 @@ def end_logprob(logprobs: np.ndarray, continue_mask: np.ndarray) -> float:
     return float(np.log1p(-min(p_continue, 1.0 - 1e-9)))
 
 
-def score(engine: "Engine", pre: Prefill, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
+def score(engine: Extends, pre: PromptPass, continuations: list[list[int]], continue_mask: np.ndarray | None = None,
           cancel: CancelToken | None = None, bias: Bias | None = None) -> list[float]:
     """Log-probability of each token sequence after the prompt, batched over one shared prompt pass.
 
