@@ -5,13 +5,16 @@ it was (syntax_cut); finish_best stops once enough distinct suggestions are foun
 """
 from __future__ import annotations
 
+import ast
 import itertools
+import re
 from dataclasses import dataclass
 
 from ..runtime.engine import Generation, StopFn
 from ..syntax.documents import Document
 from ..syntax.edits import damage
 from ..syntax.limits import statement_window
+from ..syntax.scope import unbound_receiver
 from .confidence import calibrated_confidence
 from .cursor import BLOCK, LINE, CursorContext
 
@@ -128,12 +131,36 @@ def syntax_cut(doc: Document, offset: int, completion: str) -> str:
     return ""
 
 
+def _parses_alone(line: str) -> bool:
+    src = line.strip()
+    try:
+        ast.parse(src + " pass" if src.endswith(":") else src)
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def fits_the_line(ctx: CursorContext, completion: str) -> bool:
+    """Whether a suggestion fits where it is inserted: after `obj.` it starts with a name (not a lone `,`),
+    and in the middle of a line that Python parses on its own, the line still parses with it (tree-sitter
+    accepts `f(self)size = size`, which a mid-line suggestion that ignored the rest of the line makes)."""
+    first = completion.split("\n")[0]
+    if ctx.line_before.endswith(".") and not ctx.line_before.endswith("..") and not re.match(r"[A-Za-z_]", first):
+        return False
+    if ctx.mode != LINE or not ctx.line_after.strip() or "\n" in completion:
+        return True
+    return not _parses_alone(ctx.line_before + ctx.line_after) or _parses_alone(ctx.line_before + first + ctx.line_after)
+
+
 def finish(doc: Document, ctx: CursorContext, gen: Generation, stop: StopFn, special_names=()) -> str:
-    """Stage 4 for one generation: stop rule on its last line, post-processing, syntax cut."""
+    """Stage 4 for one generation: stop rule on its last line, post-processing, no `self`/`cls` where no
+    enclosing function has one, syntax cut."""
     text = ctx.lead + gen.text
     # Generation may end (eos, max_tokens, deadline) inside a last line the stop rule could not judge yet.
     cut = stop(text + "\n")
     text = postprocess(text if cut is None else text[:cut], ctx, special_names)
+    if unbound_receiver(ctx.prefix, text) or not fits_the_line(ctx, text):
+        return ""
     return syntax_cut(doc, ctx.offset, text) if text.strip() else ""
 
 
