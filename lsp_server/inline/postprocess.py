@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import keyword
 import re
 from dataclasses import dataclass
 
@@ -142,10 +143,14 @@ def _parses_alone(line: str) -> bool:
 
 def fits_the_line(ctx: CursorContext, completion: str) -> bool:
     """Whether a suggestion fits where it is inserted: after `obj.` it starts with a name (not a lone `,`),
+    after a keyword and a space it does not repeat the keyword,
     and in the middle of a line that Python parses on its own, the line still parses with it (tree-sitter
     accepts `f(self)size = size`, which a mid-line suggestion that ignored the rest of the line makes)."""
     first = completion.split("\n")[0]
     if ctx.line_before.endswith(".") and not ctx.line_before.endswith("..") and not re.match(r"[A-Za-z_]", first):
+        return False
+    typed = re.search(r"(\w+)\s+$", ctx.line_before)  # `for arg in ` must not become `for arg in in ...`
+    if typed and keyword.iskeyword(typed.group(1)) and re.match(rf"\s*{typed.group(1)}\b", first):
         return False
     if ctx.mode != LINE or not ctx.line_after.strip() or "\n" in completion:
         return True

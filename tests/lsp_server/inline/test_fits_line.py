@@ -29,3 +29,11 @@ def test_lines_that_do_not_parse_alone_are_left_to_the_syntax_check():
     assert fits_the_line(ctx, " zeroth,")  # `first, second)` never parsed alone: no judgement here
     ctx = cursor_context(*at("x = foo(‸)\n"))
     assert fits_the_line(ctx, "a, b") and not fits_the_line(ctx, "a) b")
+
+
+def test_a_suggestion_never_repeats_the_keyword_just_typed():
+    ctx = cursor_context(*at("def f(self):\n    for arg in ‸\n"))
+    assert not fits_the_line(ctx, "in self.items():") and not fits_the_line(ctx, " in self.items():")
+    assert fits_the_line(ctx, "self.items():") and fits_the_line(ctx, "inputs:")
+    ctx = cursor_context(*at("def f(items):\n    return ‸\n"))
+    assert not fits_the_line(ctx, "return items") and fits_the_line(ctx, "returned_items")
