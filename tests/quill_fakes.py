@@ -34,5 +34,6 @@ class FakeEngine:
 
     def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
                               cache=None, skip=0, heal="", bias=None, draft=None, halt=None) -> list[Generation]:
-        """A script has one answer: no branches beyond the greedy one."""
-        return []
+        """A script has one answer: the greedy one (skip=0), no branches beyond it. Records the bias."""
+        self.biases = getattr(self, "biases", []) + [bias]
+        return [self.generate(prompt_ids, max_new_tokens, stop, deadline, cancel)] if n >= 1 and skip == 0 else []

@@ -1,24 +1,34 @@
 """Code generation: the body of an empty function, or the code a `# comment` line describes.
 
-Pipeline: find_body_target (where, and the prompt: context + signature + docstring or comment) ->
-generate_body (the code LM, stopped at a dedent or the line limit) -> parseable_prefix (tree-sitter:
-the longest prefix of whole statements whose edit parses, or '' to withhold) -> body_edit.
+Pipeline: find_body_target (where, and the prompt: context + signature + docstring or comment; never a
+stub, lsp_server.assists.stubs) -> generate_body (the code LM, the project's n-grams mixed in, stopped at a
+dedent or the line limit; greedy, then alternatives when greedy is not kept) -> parseable_prefix
+(tree-sitter: the longest prefix of whole statements whose edit parses) -> body_checks.review (a loop cut
+back, a docstring-only body or an undefined name rejected) -> the best kept candidate by model score, or
+'' to withhold -> body_edit.
 """
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..inline.prompt import CHARS_PER_TOKEN_BOUND
 from ..inline.stops import loop_start
+from ..project.mixing import ProjectContext
 from ..runtime.cancel import CancelToken
-from ..runtime.engine import LanguageModel
+from ..runtime.engine import Generation, LanguageModel
 from ..syntax.definitions import DefinitionInfo, find_function
 from ..syntax.documents import Document
 from ..syntax.edits import Edit, edit_parses, python_parses
 from ..syntax.limits import check_position
+from .body_checks import as_function, review
+from .body_scope import ModuleScope
 from .options import BodyOptions
+from .stubs import is_stub
 
 FUNCTION_BODY, COMMENT = "function", "comment"
 ENCODING_DECLARATION = re.compile(r"#.*?coding[:=]")  # PEP 263, on line 1 or 2
@@ -76,9 +86,9 @@ def _comment_target(doc: Document, offset: int) -> BodyTarget | None:
 
 
 def _function_target(doc: Document, offset: int) -> BodyTarget | None:
-    """An enclosing function whose body is empty: only `pass`, `...` and/or a docstring."""
+    """An enclosing function whose body is empty (only `pass`, `...` and/or a docstring), not a stub."""
     info = find_function(doc, offset)
-    if info is None or not info.empty_body:
+    if info is None or not info.empty_body or is_stub(doc, info):
         return None
     text, indent = doc.text, info.indent
     seen_end = info.docstring[1] if info.docstring is not None else info.header_end
@@ -166,9 +176,7 @@ def body_edit(target: BodyTarget, code: str) -> Edit:
 def standalone_parses(code: str, indent: str) -> bool:
     """The code alone, as a function body, is valid Python: the statement window of edit_parses cannot
     see a string the code opens and the rest of the file would close (unbalanced triple quotes)."""
-    body = "\n".join("    " + (line[len(indent):] if line.startswith(indent) else line.lstrip(" \t"))
-                     for line in code.split("\n"))
-    return python_parses("def _generated():\n" + body + "\n")
+    return python_parses(as_function(code, indent))
 
 
 def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
@@ -183,38 +191,68 @@ def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
     return ""
 
 
-RETRY_BRANCHES = 8  # when greedy decoding gives nothing that parses, the next most likely first tokens
+RETRY_BRANCHES = 8  # when greedy decoding gives nothing kept, the next most likely first tokens
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One generation after the checks: the code kept ('' for none) and the model's score of that code."""
+    code: str
+    score: float  # mean log-probability of the tokens that make up the kept code
+    problem: str | None = None  # what body_checks.review cut or rejected
+
+
+def _prompt(engine: LanguageModel, doc: Document, target: BodyTarget,
+            options: BodyOptions) -> tuple[list[int], list[int], list[int]]:
+    """(prompt ids, prefix ids, suffix ids): plain left context, or FIM with the code after the target."""
+    prefix_ids = _prompt_ids(target.prompt, engine.encode, options.prompt_tokens)
+    suffix = doc.text[target.end:] if options.suffix_tokens > 0 else ""
+    if prefix_ids and suffix.strip():
+        ids = fim_body_prompt(prefix_ids, target.trail + suffix, engine, options.suffix_tokens)
+        return ids, prefix_ids, ids[1:ids.index(engine.special["<fim_prefix>"])]
+    return prefix_ids, prefix_ids, []
 
 
 def generate_body(engine: LanguageModel, doc: Document, target: BodyTarget, options: BodyOptions = BodyOptions(),
-                  cancel: CancelToken | None = None) -> str:
-    """Code for the target that parses in place (whole lines, indented), or '' to withhold it.
+                  cancel: CancelToken | None = None, project: ProjectContext | None = None) -> str:
+    """Code for the target that parses in place and passes body_checks.review (whole lines, indented), or ''
+    to withhold it.
 
-    Greedy decoding first; when nothing of it parses (a small model's loops, a statement cut at the token
-    limit), up to RETRY_BRANCHES continuations of the next most likely first tokens, best first.
+    Greedy decoding first; when its code is not kept as generated (nothing parses, a loop was cut, a check
+    rejects it), up to RETRY_BRANCHES continuations of the next most likely first tokens, and the best
+    candidate by model score wins. With `project`, every step mixes in the project's n-gram counts.
     """
-    ids = _prompt_ids(target.prompt, engine.encode, options.prompt_tokens)
-    suffix = doc.text[target.end:] if options.suffix_tokens > 0 else ""
-    if ids and suffix.strip():
-        ids = fim_body_prompt(ids, target.trail + suffix, engine, options.suffix_tokens)
+    ids, prefix_ids, suffix_ids = _prompt(engine, doc, target, options)
     if not ids:
         return ""
     stop = make_body_stop(target.indent, options.max_lines, target.stop_at_blank)
     deadline = time.monotonic() + options.timeout_s
-    gen = engine.generate(ids, options.max_new_tokens, stop, deadline, cancel)
-    if gen.stop_reason == "cancelled":
+    mixer = project.mixer(prefix_ids, suffix_ids) if project is not None else None
+    scope = ModuleScope.of(doc)
+
+    def run(n: int, skip: int) -> list[Generation] | None:
+        gens = engine.generate_alternatives(ids, n, options.max_new_tokens, stop, deadline, cancel, skip=skip,
+                                            bias=mixer)
+        return None if any(g.stop_reason == "cancelled" for g in gens) else gens
+
+    if (greedy := run(1, 0)) is None:
         return ""
-    code = _parseable_body(doc, target, gen.text, stop)
-    if code:
-        return code
-    branches = engine.generate_alternatives(ids, RETRY_BRANCHES, options.max_new_tokens, stop, deadline, cancel,
-                                            skip=1)
-    for branch in sorted(branches, key=lambda g: g.mean_logprob, reverse=True):
-        if branch.stop_reason == "cancelled":
+    found = [_candidate(engine, doc, target, gen, stop, scope) for gen in greedy]
+    if not (found and found[0].code and found[0].problem is None):
+        if (branches := run(RETRY_BRANCHES, 1)) is None:
             return ""
-        if code := _parseable_body(doc, target, branch.text, stop):
-            return code
-    return ""
+        found += [_candidate(engine, doc, target, gen, stop, scope) for gen in branches]
+    kept = [c for c in found if c.code]
+    return max(kept, key=lambda c: c.score).code if kept else ""
+
+
+def _candidate(engine: LanguageModel, doc: Document, target: BodyTarget, gen: Generation, stop,
+               scope: ModuleScope) -> Candidate:
+    code = _parseable_body(doc, target, gen.text, stop)
+    checked = review(doc, lambda c: body_edit(target, c), code, target.indent, scope) if code else None
+    if checked is None or not checked.code:
+        return Candidate("", float("-inf"), checked.problem if checked else None)
+    return Candidate(checked.code, kept_score(engine, gen, checked.code), checked.problem)
 
 
 def _parseable_body(doc: Document, target: BodyTarget, generated: str, stop) -> str:
@@ -231,13 +269,36 @@ def _parseable_body(doc: Document, target: BodyTarget, generated: str, stop) -> 
     return parseable_prefix(doc, target, "\n".join(lines))
 
 
+def _kept_chars(generated: str, code: str) -> int:
+    """How much of the generated text the code's lines come from (_parseable_body's layout read back)."""
+    start = len(generated) - len(generated.lstrip(" \t"))
+    if generated[start:start + 1] == "\n":
+        start = len(generated) - len(generated[start:].lstrip("\n"))
+    end = start
+    for _ in range(code.count("\n") + 1):
+        newline = generated.find("\n", end)
+        end = len(generated) if newline < 0 else newline + 1
+    return min(end, len(generated))
+
+
+def kept_score(engine: LanguageModel, gen: Generation, code: str) -> float:
+    """Mean log-probability of the generated tokens that make up code (all of them when unknown): a
+    candidate cut back is judged on what is offered, not on the loop or broken tail that was dropped."""
+    if not gen.token_ids or len(gen.token_ids) != len(gen.logprobs):
+        return gen.mean_logprob
+    chars = _kept_chars(gen.text, code)
+    lengths = [len(engine.decode(gen.token_ids[:k])) for k in range(1, len(gen.token_ids) + 1)]
+    count = min(bisect.bisect_left(lengths, chars) + 1, len(gen.token_ids))
+    return float(np.mean(gen.logprobs[:count]))
+
+
 def suggest_body(doc: Document, offset: int, engine: LanguageModel, options: BodyOptions = BodyOptions(),
-                 cancel: CancelToken | None = None) -> BodySuggestion | None:
+                 cancel: CancelToken | None = None, project: ProjectContext | None = None) -> BodySuggestion | None:
     """Generated code for the comment line or empty function at offset; None when there is none."""
     target = find_body_target(doc, offset)
     if target is None:
         return None
-    code = generate_body(engine, doc, target, options, cancel)
+    code = generate_body(engine, doc, target, options, cancel, project)
     if not code:
         return None
     return BodySuggestion(target, code, body_edit(target, code))

@@ -101,14 +101,16 @@ def _param(node: tree_sitter.Node) -> Param | None:
     return None
 
 
-def _decorators(definition: tree_sitter.Node) -> list[str]:
+def decorators(definition: tree_sitter.Node) -> list[str]:
+    """The decorator expressions of a definition, without the `@`."""
     parent = definition.parent
     if parent is None or parent.type != "decorated_definition":
         return []
     return [_text(d).lstrip("@").strip() for d in parent.named_children if d.type == "decorator"]
 
 
-def _enclosing_class(definition: tree_sitter.Node) -> tree_sitter.Node | None:
+def enclosing_class(definition: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The class whose body holds the definition (directly), or None."""
     node = definition.parent
     if node is not None and node.type == "decorated_definition":
         node = node.parent
@@ -124,7 +126,7 @@ def _params(definition: tree_sitter.Node, is_method: bool) -> tuple[Param, ...]:
         return ()
     nodes = _captures("parameters", parameters).get("parameter", [])
     params = [p for p in (_param(n) for n in nodes if n.parent == parameters) if p is not None]
-    if is_method and params and "staticmethod" not in _decorators(definition) \
+    if is_method and params and "staticmethod" not in decorators(definition) \
             and not params[0].name.startswith("*"):
         params = params[1:]  # self / cls
     return tuple(params)
@@ -216,7 +218,7 @@ def definition_info(doc: Document, definition: tree_sitter.Node) -> DefinitionIn
                   "name_end": doc.offset_of_byte(name.end_byte)}
     if definition.type == "class_definition":
         return DefinitionInfo(kind=CLASS, params=_init_params(body), **name_range, **layout)
-    is_method = _enclosing_class(definition) is not None
+    is_method = enclosing_class(definition) is not None
     raises, yields, returns_value = _facts(definition, body)
     return DefinitionInfo(kind=METHOD if is_method else FUNCTION, params=_params(definition, is_method),
                           returns=_text(definition.child_by_field_name("return_type")), raises=raises,

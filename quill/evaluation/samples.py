@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lsp_server.assists.stubs import is_stub
 from lsp_server.bundle_format import CORPUS_HASHES, content_hash, read_corpus_hashes
 from lsp_server.errors import QuillError
 from lsp_server.runtime.bundles import Bundle
@@ -183,6 +184,7 @@ class FunctionSample:
     source: SourceFile
     info: DefinitionInfo
     summary: str  # the first sentence of its docstring: the docstring reference
+    stub: bool = False  # @overload, @abstractmethod, a Protocol member: the server generates no body there
 
 
 def _own_lines(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -210,7 +212,7 @@ def documented_functions(source: SourceFile) -> list[FunctionSample]:
         value = docstring_value(source.text[info.docstring[0]:info.docstring[1]])
         summary = first_sentence(value) if value else ""
         if any(c.isalnum() for c in summary):
-            found.append(FunctionSample(source, info, summary))
+            found.append(FunctionSample(source, info, summary, is_stub(doc, info)))
     return sorted(found, key=lambda s: s.info.start)
 
 
@@ -234,9 +236,10 @@ class BodyCase:
 
 
 def without_body(sample: FunctionSample, max_lines: int) -> BodyCase | None:
-    """The file with the function's code after its docstring removed; None if there is none or it is long."""
+    """The file with the function's code after its docstring removed; None if there is none, it is long or
+    the function is a stub (an abstract method's `raise NotImplementedError` is not a body to generate)."""
     text, info = sample.source.text, sample.info
-    if info.empty_body:
+    if info.empty_body or sample.stub:
         return None
     end_of_docstring = info.docstring[1]
     body = text[end_of_docstring:info.end]

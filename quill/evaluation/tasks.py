@@ -21,12 +21,19 @@ from lsp_server.assists.bodies import (
     find_body_target,
     generate_body,
 )
+from lsp_server.assists.body_checks import has_repeat, undefined_in
 from lsp_server.config import CodegenConfig, InlineConfig
 from lsp_server.errors import QuillError
 from lsp_server.inline.options import SuggestOptions
 from lsp_server.inline.pipeline import suggest
 from lsp_server.project.index import ProjectIndex
-from lsp_server.project.mixing import LocalText, MixRule, mix, nested_match
+from lsp_server.project.mixing import (
+    LocalText,
+    MixRule,
+    ProjectContext,
+    mix,
+    nested_match,
+)
 from lsp_server.runtime.engine import Engine
 from lsp_server.runtime.ort_session import log_softmax
 from lsp_server.syntax.documents import Document, parse
@@ -287,35 +294,61 @@ def parses_cleanly(text: str) -> bool:
     return tree is not None and error_count(tree.root_node) == 0
 
 
-def generate_for(engine: Engine, sample: FunctionSample, options: BodyOptions) -> tuple[str, bool, str]:
-    """(generated body dedented, whether the file parses with it, the real body) for one function."""
+@dataclass(frozen=True)
+class BodyResult:
+    """One function's generated body as the server would offer it, and what the reviewer checks find in it."""
+    code: str          # dedented; '' when withheld
+    parses: bool       # the file parses with it
+    reference: str     # the real body, dedented
+    repeated: bool = False   # a statement repeated more than once in a row
+    undefined: tuple[str, ...] = ()  # names nothing defines
+
+
+def body_context(project: ProjectSetup | None, sample: FunctionSample) -> ProjectContext | None:
+    """The project context of a body request in sample's file: its project's other files (the file itself
+    left out of the index: it holds the real body); the file's own text comes from the prompt, as served."""
+    if project is None:
+        return None
+    return ProjectContext(project.index_for(sample.source), project.rule, exclude=sample.source.uri)
+
+
+def generate_for(engine: Engine, sample: FunctionSample, options: BodyOptions,
+                 project: ProjectSetup | None = None) -> BodyResult:
+    """The generated body for one function (its body removed), checked as body_checks checks candidates."""
     case = without_body(sample, options.max_lines)
     doc = Document(sample.source.uri, case.text)
-    code = ""
+    code, target = "", None
     try:
         target = find_body_target(doc, sample.info.name_start)
         if target is not None and target.kind == FUNCTION_BODY:
-            code = generate_body(engine, doc, target, options)
+            code = generate_body(engine, doc, target, options, project=body_context(project, sample))
     except QuillError:  # InputTooComplex: the server would withhold too
         code = ""
-    ok = bool(code) and parses_cleanly(body_edit(target, code).apply(case.text))
-    return textwrap.dedent(code).rstrip(), ok, case.reference
+    if not code:
+        return BodyResult("", False, case.reference)
+    edit = body_edit(target, code)
+    return BodyResult(textwrap.dedent(code).rstrip(), parses_cleanly(edit.apply(case.text)), case.reference,
+                      has_repeat(code, target.indent), undefined_in(doc, edit))
 
 
-def eval_codegen(engine: Engine, samples: list[FunctionSample], options: BodyOptions | None = None) -> dict:
-    """codegen_syntax_ok (share; withheld fails) and codegen_edit_similarity (0..100) to the real bodies."""
+def eval_codegen(engine: Engine, samples: list[FunctionSample], options: BodyOptions | None = None,
+                 project: ProjectSetup | None = None) -> dict:
+    """codegen_syntax_ok (share; withheld fails), codegen_edit_similarity (0..100) to the real bodies, and the
+    shares of offered bodies with a repeated statement or an undefined name (null when none was offered)."""
     options = options or body_options()
-    oks, similarities, ms = [], [], []
-    withheld = 0
+    results, ms = [], []
     progress = Progress("body generation (functions)", len(samples))
     for sample in samples:
         started = time.perf_counter()
-        code, ok, reference = generate_for(engine, sample, options)
+        results.append(generate_for(engine, sample, options, project))
         ms.append((time.perf_counter() - started) * 1000)
-        oks.append(float(ok))
-        withheld += not code
-        # Whole bodies run past difflib's 200-character autojunk threshold: see edit_similarity.
-        similarities.append(float(edit_similarity(code, reference, autojunk=False)))
         progress.advance()
-    return {"codegen_syntax_ok": mean_or_none(oks), "codegen_edit_similarity": mean_or_none(similarities, digits=2),
-            "n_codegen": len(samples), "n_codegen_withheld": withheld, "latency_ms_codegen_median": median_ms(ms)}
+    offered = [r for r in results if r.code]
+    # Whole bodies run past difflib's 200-character autojunk threshold: see edit_similarity.
+    similarities = [float(edit_similarity(r.code, r.reference, autojunk=False)) for r in results]
+    return {"codegen_syntax_ok": mean_or_none([float(r.parses) for r in results]),
+            "codegen_edit_similarity": mean_or_none(similarities, digits=2),
+            "codegen_repeat_share": mean_or_none([float(r.repeated) for r in offered]),
+            "codegen_undefined_name_share": mean_or_none([float(bool(r.undefined)) for r in offered]),
+            "n_codegen": len(samples), "n_codegen_withheld": len(results) - len(offered),
+            "latency_ms_codegen_median": median_ms(ms)}

@@ -6,6 +6,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from lsp_server.assists.body_checks import has_repeat
+
 from .helpers import SERVER, open_doc
 from .helpers import apply_edits as _apply
 from .helpers import parses as _parses
@@ -17,6 +19,11 @@ pytestmark = pytest.mark.e2e
 ADD = 'def add(a, b):\n    """Return the sum of a and b."""\n    ...\n'
 UNICODE = '# héllo 😀\n' + ADD
 FULL = "def add(a, b):\n    return a + b\n"
+# The shipped model's greedy body here repeats `if validators: raise ValueError(...)` until the token limit
+# (tests/lsp_server/assists/test_bodies.py checks that premise with the server's project mix).
+LOOPING = 'def check(validators):\n    """Raise ValueError when a validator is missing."""\n    ...\n'
+STUBS = ('from typing import Protocol, overload\n\n\n@overload\ndef parse(value: int) -> int: ...\n\n\n'
+         'class Reader(Protocol):\n    def read(self, size: int) -> bytes:\n        ...\n')
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
@@ -116,3 +123,26 @@ async def test_codegen_disabled_offers_no_generate_body(disabled_client: Languag
     result = await disabled_client.workspace_execute_command_async(types.ExecuteCommandParams(
         "quill.generateBody", [uri, {"line": 3, "character": 5}]))
     assert result["applied"] is False and "codegen.enabled" in result["reason"]
+
+
+async def test_a_looping_candidate_is_never_offered(client: LanguageClient):
+    uri = "file:///e2e/looping.py"
+    open_doc(client, uri, LOOPING)
+    head = LOOPING[:LOOPING.index("    ...")]
+    for action in (a for a in await _actions(client, uri, _position(LOOPING, "check")) if a.title == "Generate body"):
+        out = _apply(LOOPING, action.edit.changes[uri])
+        assert _parses(out) and out.startswith(head) and not has_repeat(out[len(head):].rstrip(), "    ")
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        "quill.generateBody", [uri, {"line": 2, "character": 5}]))
+    for params in client.applied:
+        out = _apply(LOOPING, params.edit.changes[uri])
+        assert _parses(out) and not has_repeat(out[len(head):].rstrip(), "    ")
+    assert result["applied"] is bool(client.applied)
+
+
+async def test_no_generate_body_on_an_overload_or_a_protocol_member(client: LanguageClient):
+    uri = "file:///e2e/stubs.py"
+    open_doc(client, uri, STUBS)
+    for needle in ("parse", "read", "..."):
+        titles = [a.title for a in await _actions(client, uri, _position(STUBS, needle))]
+        assert "Generate body" not in titles, needle

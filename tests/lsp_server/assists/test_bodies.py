@@ -123,9 +123,9 @@ def test_generate_method_body_sees_the_class_and_stops_at_the_next_method():
 
 
 def test_generate_code_for_a_comment_stops_at_the_blank_line_and_keeps_the_following_code():
-    text = "def main():\n    # count the names\n\n    return 0\n"
+    text = "import sys\n\ndef main():\n    # count the names\n\n    return 0\n"
     out, _ = generated(text, "count", "n = len(sys.argv)\n    print(n)\n\n    return n\n")
-    assert out == "def main():\n    # count the names\n    n = len(sys.argv)\n    print(n)\n\n    return 0\n"
+    assert out == "import sys\n\ndef main():\n    # count the names\n    n = len(sys.argv)\n    print(n)\n\n    return 0\n"
     out, _ = generated("# say hi", "say", "print('hi')\n")
     assert out == "# say hi\nprint('hi')"
 
@@ -182,8 +182,8 @@ def test_comment_in_an_otherwise_empty_function_gets_code_that_completes_it():
 @pytest.mark.parametrize("signature, description, context, expected", [
     ("def mean(values):", "Return the mean of values.", "",
      'def mean(values):\n    """Return the mean of values."""\n    return sum(values) / len(values)\n'),
-    ("    def area(self):", "# width times height", "class Rect:\n    w = h = 1",
-     "class Rect:\n    w = h = 1\n\n    def area(self):\n        # width times height\n"
+    ("    def area(self, values):", "# width times height", "class Rect:\n    w = h = 1",
+     "class Rect:\n    w = h = 1\n\n    def area(self, values):\n        # width times height\n"
      "        return sum(values) / len(values)\n"),
     ("", "# the mean of values", "values = [1, 2]",
      "values = [1, 2]\n\n# the mean of values\nreturn sum(values) / len(values)\n"),
@@ -256,3 +256,72 @@ def test_when_greedy_gives_nothing_that_parses_the_next_branches_are_tried_best_
     suggestion = suggest_body(doc(ADD), ADD.index("add"), engine)
     assert suggestion is not None and suggestion.code == "    return a + b"  # the best branch that parses
     assert engine.asked == (8, 1)
+
+
+# --- reviewer checks in the pipeline -------------------------------------------------------------------------
+
+LOOPING = 'def check(validators):\n    """Raise ValueError when a validator is missing."""\n    ...\n'
+
+
+def test_the_shipped_model_loops_on_check_and_the_loop_is_never_offered(engine):
+    """The premise of the e2e test of the same text: greedy decoding (with the server's project mix) repeats an
+    `if ...: raise` statement; what suggest_body offers has no statement repeated more than once in a row."""
+    from lsp_server.assists.bodies import _parseable_body
+    from lsp_server.assists.body_checks import has_repeat
+    from lsp_server.config import ProjectConfig
+    from lsp_server.project.mixing import ProjectContext
+
+    project = ProjectContext(None, ProjectConfig().mix_rule())
+    d = doc(LOOPING)
+    target = find_body_target(d, LOOPING.index("check"))
+    ids = engine.encode(target.prompt)
+    stop = make_body_stop(target.indent, 30, False)
+    greedy = engine.generate_alternatives(ids, 1, 128, stop, bias=project.mixer(ids))[0].text
+    assert has_repeat(_parseable_body(d, target, greedy, stop), target.indent)
+    suggestion = suggest_body(d, LOOPING.index("check"), engine, project=project)
+    assert suggestion is None or not has_repeat(suggestion.code, target.indent)
+
+
+class ScriptedBranches(FakeEngine):
+    """Greedy from the script, then fixed branches (text, mean log-probability)."""
+
+    def __init__(self, script: str, branches: list[tuple[str, float]]):
+        super().__init__(script)
+        self.branches = branches
+        self.asked: list[tuple[int, int]] = []
+
+    def generate_alternatives(self, prompt_ids, n, max_new_tokens=24, stop=None, deadline=None, cancel=None,
+                              cache=None, skip=0, heal="", bias=None, draft=None, halt=None):
+        from lsp_server.runtime.engine import Generation
+        self.asked.append((n, skip))
+        if skip == 0:
+            return super().generate_alternatives(prompt_ids, n, max_new_tokens, stop, deadline, cancel, bias=bias)
+        return [Generation(t, [1], [lp], "eos", len(prompt_ids)) for t, lp in self.branches]
+
+
+def test_a_looping_greedy_body_loses_to_a_clean_branch_and_an_undefined_name_is_cut_or_withheld():
+    loop = "if not validators:\n        raise ValueError(msg)\n" * 4
+    engine = ScriptedBranches(loop, [("raise ValueError(missing)\n", -0.1), ("if not validators:\n"
+                                     "        raise ValueError('no validators')\n", -0.8)])
+    suggestion = suggest_body(doc(LOOPING), 5, engine)
+    assert suggestion.code == "    if not validators:\n        raise ValueError('no validators')"
+    assert engine.asked == [(1, 0), (8, 1)]  # greedy was not kept as generated: the branches were asked
+    engine = ScriptedBranches("n = len(validators)\n    return n + missing\n", [])
+    assert suggest_body(doc(LOOPING), 5, engine).code == "    n = len(validators)"  # cut before `missing`
+    assert suggest_body(doc(LOOPING), 5, ScriptedBranches(loop, [("return msg\n", -0.1)])) is None
+
+
+def test_a_clean_greedy_body_is_offered_without_asking_for_branches():
+    engine = ScriptedBranches("return list(validators)\n", [("return 1\n", 0.0)])
+    assert suggest_body(doc(LOOPING), 5, engine).code == "    return list(validators)"
+    assert engine.asked == [(1, 0)]
+
+
+def test_the_project_context_steers_body_decoding():
+    from lsp_server.project.mixing import Mixer, ProjectContext
+    engine = FakeEngine("return a + b\n")
+    suggest_body(doc(ADD), 5, engine, project=ProjectContext())
+    assert isinstance(engine.biases[0], Mixer)
+    engine = FakeEngine("return a + b\n")
+    suggest_body(doc(ADD), 5, engine)
+    assert engine.biases == [None]
