@@ -132,12 +132,17 @@ def syntax_cut(doc: Document, offset: int, completion: str) -> str:
     return ""
 
 
+MAX_PARSED_LINE = 2_000  # longer lines are left to the syntax cut (ast recursion on a 20,000-term line)
+
+
 def _parses_alone(line: str) -> bool:
     src = line.strip()
+    if len(src) > MAX_PARSED_LINE:
+        return False
     try:
         ast.parse(src + " pass" if src.endswith(":") else src)
         return True
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 

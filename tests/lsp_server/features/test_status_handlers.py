@@ -22,8 +22,10 @@ from lsp_server.features import (
 )
 from lsp_server.server.language_server import QuillServer
 
-SHOP = "def total_price(items, tax):\n    return sum(items) * (1 + tax)\n\nprint(total_pr)\n"
-AT_NAME = types.Position(3, len("print(total_pr"))
+# A raise condition gives the docstring hover a real line (a docstring of placeholders only is not hovered).
+SHOP = ("def total_price(items, tax):\n    if tax < 0:\n        raise ValueError(tax)\n"
+        "    return sum(items) * (1 + tax)\n\nprint(total_pr)\n")
+AT_NAME = types.Position(5, len("print(total_pr"))
 
 
 @pytest.fixture
