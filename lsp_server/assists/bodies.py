@@ -18,7 +18,7 @@ import numpy as np
 
 from ..inline.prompt import CHARS_PER_TOKEN_BOUND
 from ..inline.stops import loop_start
-from ..project.mixing import ProjectContext
+from ..project.mixing import Mixer, ProjectContext
 from ..runtime.cancel import CancelToken
 from ..runtime.engine import Generation, LanguageModel
 from ..syntax.definitions import DefinitionInfo, find_function
@@ -28,6 +28,7 @@ from ..syntax.limits import check_position
 from .body_checks import as_function, review
 from .body_scope import ModuleScope
 from .options import BodyOptions
+from .scoped_mix import NAME, ScopedMix
 from .stubs import is_stub
 
 FUNCTION_BODY, COMMENT = "function", "comment"
@@ -192,6 +193,7 @@ def parseable_prefix(doc: Document, target: BodyTarget, code: str) -> str:
 
 
 RETRY_BRANCHES = 8  # when greedy decoding gives nothing kept, the next most likely first tokens
+RETRY_ROUNDS = 2  # the second round (the 10th to 17th first tokens) only when the first kept nothing
 
 
 @dataclass(frozen=True)
@@ -218,32 +220,49 @@ def generate_body(engine: LanguageModel, doc: Document, target: BodyTarget, opti
     """Code for the target that parses in place and passes body_checks.review (whole lines, indented), or ''
     to withhold it.
 
-    Greedy decoding first; when its code is not kept as generated (nothing parses, a loop was cut, a check
-    rejects it), up to RETRY_BRANCHES continuations of the next most likely first tokens, and the best
-    candidate by model score wins. With `project`, every step mixes in the project's n-gram counts.
+    Greedy decoding first; when its code is not kept as generated (nothing parses, a loop or an undefined
+    name was cut, a check rejects it), RETRY_BRANCHES continuations of the next most likely first tokens
+    (RETRY_ROUNDS rounds at most, while nothing is kept), and the best candidate by model score wins. With
+    `project`, every step mixes in the project's n-gram counts (scoped_mix).
     """
     ids, prefix_ids, suffix_ids = _prompt(engine, doc, target, options)
     if not ids:
         return ""
     stop = make_body_stop(target.indent, options.max_lines, target.stop_at_blank)
     deadline = time.monotonic() + options.timeout_s
-    mixer = project.mixer(prefix_ids, suffix_ids) if project is not None else None
     scope = ModuleScope.of(doc)
+    bias = body_bias(engine, doc, target, project, prefix_ids, suffix_ids, scope)
 
     def run(n: int, skip: int) -> list[Generation] | None:
         gens = engine.generate_alternatives(ids, n, options.max_new_tokens, stop, deadline, cancel, skip=skip,
-                                            bias=mixer)
+                                            bias=bias)
         return None if any(g.stop_reason == "cancelled" for g in gens) else gens
 
     if (greedy := run(1, 0)) is None:
         return ""
     found = [_candidate(engine, doc, target, gen, stop, scope) for gen in greedy]
-    if not (found and found[0].code and found[0].problem is None):
-        if (branches := run(RETRY_BRANCHES, 1)) is None:
+    if found and found[0].code and found[0].problem is None:
+        return found[0].code
+    for round_ in range(RETRY_ROUNDS):  # a further round only when nothing was kept yet
+        if (branches := run(RETRY_BRANCHES, 1 + round_ * RETRY_BRANCHES)) is None:
             return ""
         found += [_candidate(engine, doc, target, gen, stop, scope) for gen in branches]
-    kept = [c for c in found if c.code]
-    return max(kept, key=lambda c: c.score).code if kept else ""
+        if kept := [c for c in found if c.code]:
+            return max(kept, key=lambda c: c.score).code
+    return ""
+
+
+def body_bias(engine: LanguageModel, doc: Document, target: BodyTarget, project: ProjectContext | None,
+              prefix_ids: list[int], suffix_ids: list[int], scope: ModuleScope) -> Mixer | ScopedMix | None:
+    """The project's n-gram mix for one body, its votes for names out of scope dropped (scoped_mix)."""
+    if project is None:
+        return None
+    mixer = project.mixer(prefix_ids, suffix_ids)
+    if scope.star_import:  # any name may be defined: nothing to drop
+        return mixer
+    info = target.info or find_function(doc, target.start)
+    own = doc.text[info.start:target.start] if info is not None else ""  # signature, docstring, code before
+    return ScopedMix(mixer, engine, scope.names | set(NAME.findall(own)) | {"self", "cls"}, target.prompt)
 
 
 def _candidate(engine: LanguageModel, doc: Document, target: BodyTarget, gen: Generation, stop,

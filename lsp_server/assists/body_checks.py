@@ -45,11 +45,16 @@ def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
 
 
 def _loop_at(block: list[ast.stmt]) -> int | None:
-    """Index of the first statement that starts a run of more than MAX_COPIES equal statements (the same
-    syntax tree: whitespace, comments and redundant parentheses ignored)."""
+    """Index of the first statement that starts a loop: more than MAX_COPIES equal statements in a row (the
+    same syntax tree: whitespace, comments and redundant parentheses ignored), or two where running the
+    statement again can change nothing (an `if` that returns, an assignment): only a call or other expression,
+    or an augmented assignment, may rightly repeat once (`next(it)`, `i += 1`)."""
     keys = [ast.dump(s) for s in block]
-    for i in range(len(keys) - MAX_COPIES):
-        if all(keys[i + k] == keys[i] for k in range(1, MAX_COPIES + 1)):
+    for i in range(len(keys) - 1):
+        run = 1
+        while i + run < len(keys) and keys[i + run] == keys[i] and run <= MAX_COPIES:
+            run += 1
+        if run > MAX_COPIES or (run == 2 and not isinstance(block[i], (ast.Expr, ast.AugAssign))):
             return i
     return None
 

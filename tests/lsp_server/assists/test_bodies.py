@@ -308,7 +308,9 @@ def test_a_looping_greedy_body_loses_to_a_clean_branch_and_an_undefined_name_is_
     assert engine.asked == [(1, 0), (8, 1)]  # greedy was not kept as generated: the branches were asked
     engine = ScriptedBranches("n = len(validators)\n    return n + missing\n", [])
     assert suggest_body(doc(LOOPING), 5, engine).code == "    n = len(validators)"  # cut before `missing`
-    assert suggest_body(doc(LOOPING), 5, ScriptedBranches(loop, [("return msg\n", -0.1)])) is None
+    engine = ScriptedBranches(loop, [("return msg\n", -0.1)])
+    assert suggest_body(doc(LOOPING), 5, engine) is None
+    assert engine.asked == [(1, 0), (8, 1), (8, 9)]  # nothing kept: a second round, then withheld
 
 
 def test_a_clean_greedy_body_is_offered_without_asking_for_branches():
@@ -318,10 +320,14 @@ def test_a_clean_greedy_body_is_offered_without_asking_for_branches():
 
 
 def test_the_project_context_steers_body_decoding():
+    from lsp_server.assists.scoped_mix import ScopedMix
     from lsp_server.project.mixing import Mixer, ProjectContext
     engine = FakeEngine("return a + b\n")
     suggest_body(doc(ADD), 5, engine, project=ProjectContext())
-    assert isinstance(engine.biases[0], Mixer)
+    assert isinstance(engine.biases[0], ScopedMix) and isinstance(engine.biases[0].mixer, Mixer)
+    engine = FakeEngine("return a + b\n")
+    suggest_body(doc("from os.path import *\n\n" + ADD), 30, engine, project=ProjectContext())
+    assert isinstance(engine.biases[0], Mixer)  # a star import: any name may be defined
     engine = FakeEngine("return a + b\n")
     suggest_body(doc(ADD), 5, engine)
     assert engine.biases == [None]

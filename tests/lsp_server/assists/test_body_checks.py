@@ -2,6 +2,7 @@
 (lsp_server.assists.stubs)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from lsp_server.assists.bodies import body_edit, find_body_target
@@ -30,9 +31,16 @@ def test_a_statement_repeated_more_than_once_in_a_row_is_cut_to_one_copy():
     assert has_repeat(code, "    ")
 
 
-def test_two_copies_or_copies_apart_are_not_a_loop():
+def test_two_copies_of_a_call_or_an_augmented_assignment_or_copies_apart_are_not_a_loop():
     assert cut_repeats("    next(it)\n    next(it)\n    return next(it, None)", "    ") is None
+    assert cut_repeats("    i += 1\n    i += 1\n    return i", "    ") is None
     assert not has_repeat("    a()\n    b()\n    a()\n    b()\n    a()", "    ")
+
+
+@pytest.mark.parametrize("twice", ["if type_ is None:\n        return None", "self.graph = graph", "return x"])
+def test_two_copies_of_a_statement_that_changes_nothing_the_second_time_are_a_loop(twice):
+    code = f"    {twice}\n    {twice}\n    return 1"
+    assert cut_repeats(code, "    ") == f"    {twice}"
 
 
 def test_a_compound_statement_loop_is_cut_whole():
@@ -125,3 +133,55 @@ def test_every_function_of_a_pyi_file_is_a_stub():
     text = "def f(x: int) -> int: ...\n"
     doc = Document("file:///pkg/mod.pyi", text)
     assert is_stub(doc, find_function(doc, 4)) and find_body_target(doc, 4) is None
+
+
+# --- the project mix in body decoding (lsp_server.assists.scoped_mix) ----------------------------------------
+
+class _Mixer:
+    """A stand-in for project.mixing.Mixer whose caches always vote for the same tokens."""
+
+    def __init__(self, ids, counts):
+        from lsp_server.project.mixing import FIXED, MixRule
+        from lsp_server.project.ngrams import Match
+        self.rule = MixRule(kind=FIXED, weight=0.5)
+        self.found = Match(4, np.array(ids), np.array(counts, dtype=float))
+
+    def match(self, generated):
+        return self.found
+
+
+class _Pieces:
+    """decode() of a few named tokens."""
+
+    pieces = {1: "msg", 2: "validators", 3: " ", 4: "return"}
+
+    def decode(self, ids):
+        return "".join(self.pieces[i] for i in ids)
+
+
+@pytest.mark.parametrize("text, piece, allowed", [
+    ("    return ", "msg", False),             # a name nothing here begins with
+    ("    return ", "val", True),              # the start of a known name
+    ("    return _", "get", False),            # continues a name: `_get...` begins nothing known
+    ("    return len", "gth", False),
+    ("    return self.", "msg", True),          # attributes are not names
+    ('    raise ValueError("no ', "msg", True),  # nor words in a string
+    ("    x = 1  # the ", "msg", True),         # or a comment
+    ("    return ", " 12", True),
+    ("    return (", " msg", False),
+    ("    result = 1\n    return ", "res", True),  # a name the body wrote
+])
+def test_scoped_mix_drops_votes_for_names_out_of_scope(text, piece, allowed):
+    from lsp_server.assists.scoped_mix import ScopedMix
+    mix = ScopedMix(_Mixer([1], [1]), _Pieces(), {"validators"})
+    assert mix.allowed(text, piece, ["result"] if "result" in text else []) is allowed
+
+
+def test_scoped_mix_keeps_the_model_and_the_known_names_votes():
+    from lsp_server.assists.scoped_mix import ScopedMix
+    logprobs = np.log(np.full(5, 0.2))
+    mix = ScopedMix(_Mixer([1, 2], [3, 1]), _Pieces(), {"validators"}, prompt_tail="def f(validators):\n    ")
+    out = np.exp(mix([4, 3], logprobs))  # after "return "
+    assert out[1] == pytest.approx(0.1) and out[2] == pytest.approx(0.1 + 0.5 * 1 / 4) and mix.dropped == 1
+    assert out.argmax() == 2  # the cache no longer pushes `msg`; its vote for `validators` stays
+
