@@ -142,7 +142,7 @@ def holdout_index(holdout: Iterable[Path]) -> tuple[set[str], NearDupIndex]:
     return hashes, index
 
 
-def _package(key: str) -> str:
+def package_of(key: str) -> str:
     """The source folder plus the top-level package (or module) a file belongs to."""
     parts = key.split("/")
     return "/".join(parts[:2])
@@ -182,14 +182,14 @@ def build_corpus(sources: Iterable[Path], out_dir: Path, val_pct: int = 5, test_
                 reason = "duplicate"
             elif index.find(sig) is not None:
                 reason = "near_duplicate"
-            elif max_package_mb and package_bytes.get(_package(rel), 0) + size > max_package_mb * 1e6:
+            elif max_package_mb and package_bytes.get(package_of(rel), 0) + size > max_package_mb * 1e6:
                 reason = "package_cap"
             if reason is not None:
                 summary.dropped[reason] = summary.dropped.get(reason, 0) + 1
                 continue
             seen_hashes.add(digest)
             index.add(rel, sig)
-            package_bytes[_package(rel)] = package_bytes.get(_package(rel), 0) + size
+            package_bytes[package_of(rel)] = package_bytes.get(package_of(rel), 0) + size
             split = split_for(rel, val_pct, test_pct)
             handles[split].write(json.dumps({"path": rel, "text": text}) + "\n")
             if split == "train":

@@ -4,9 +4,12 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from tokenizers import Tokenizer
+
+from lsp_server.prompt_format import PSM, SPM, fim_layout, plain_layout
 
 from .tokenizer import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
@@ -18,6 +21,14 @@ class FimSpec:
     line_rate: float = 0.5  # among FIM samples, share whose middle is a line's rest or a few lines
     body_rate: float = 0.25  # among FIM samples, share whose middle is a function body (signature + docstring
                              # before it): trains the code generation the editor asks for
+    chunk_chars: tuple[int, int] = (400, 2400)  # line-aligned chunks of min..max characters (see chunk_range)
+
+
+def chunk_range(block_size: int) -> tuple[int, int]:
+    """Chunk sizes for a training window: 400..2400 characters (~120..700 tokens) up to 512 tokens, the longest
+    growing with the window beyond (4,800 at 1024), so that a sample's prefix can fill it as a long prompt does."""
+    lo, hi = FimSpec.chunk_chars
+    return lo, max(hi, hi * block_size // 512)
 
 
 def chunk_text(text: str, rng: random.Random, min_chars: int = 400, max_chars: int = 2400) -> list[str]:
@@ -98,11 +109,56 @@ def body_split(text: str, rng: random.Random) -> tuple[str, str, str] | None:
 
 def fim_ids(prefix: list[int], middle: list[int], suffix: list[int], special: dict[str, int],
             spm: bool = False) -> list[int]:
-    """Token ids of one FIM sample. PSM: <pre>P<suf>S<mid>M<eos>; SPM: <suf>S<pre>P<mid>M<eos>."""
-    pre, suf, mid, eos = (special[t] for t in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, EOS))
-    if spm:
-        return [suf, *suffix, pre, *prefix, mid, *middle, eos]
-    return [pre, *prefix, suf, *suffix, mid, *middle, eos]
+    """Token ids of one FIM sample in the served layout (lsp_server.prompt_format): PSM <pre>P<suf>S<mid>M<eos>,
+    SPM <suf>S<pre>P<mid>M<eos>."""
+    return fim_layout(prefix, suffix, special, SPM if spm else PSM, middle=middle)
+
+
+@dataclass
+class Sample:
+    """One training sample before tokenizing: the indexes of its text pieces in the epoch's batch of pieces
+    ((text,) left to right, (prefix, middle, suffix) FIM, () the <eos> that ends a file), its FIM order, and
+    the cross-file context placed where the server places it (model.crossfile)."""
+    pieces: tuple[int, ...]
+    order: str = ""
+    context: Sequence[int] = ()
+
+
+def plan_chunk(chunk: str, rng: random.Random, fim: FimSpec) -> tuple[tuple[str, ...], str]:
+    """A chunk's text pieces and FIM order: (chunk,) and "" left to right, else (prefix, middle, suffix)
+    and PSM/SPM, FIM with fim.rate."""
+    if rng.random() >= fim.rate:
+        return (chunk,), ""
+    split = body_split(chunk, rng) if rng.random() < fim.body_rate else None
+    p, m, s = split or fim_split(chunk, rng, fim.line_rate)
+    return (p, m, s), SPM if rng.random() < fim.spm_rate else PSM
+
+
+def lay_out(samples: list[Sample], pieces: list[str], tok: Tokenizer, ends: list[int] | None = None) -> np.ndarray:
+    """The samples' token ids, packed, in the served layout (lsp_server.prompt_format); `ends` gets the offset
+    after each file's closing <eos>."""
+    encoded = [e.ids for e in tok.encode_batch(pieces, add_special_tokens=False)]
+    special = {t: tok.token_to_id(t) for t in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, EOS)}
+    out: list[int] = []
+    for sample in samples:
+        if not sample.pieces:
+            out.append(special[EOS])
+            if ends is not None:
+                ends.append(len(out))
+        elif not sample.order:
+            out.extend(plain_layout(encoded[sample.pieces[0]], sample.context))
+        else:
+            p, m, s = (encoded[i] for i in sample.pieces)
+            out.extend(fim_layout(p, s, special, sample.order, sample.context, middle=m))
+    dtype = np.uint16 if tok.get_vocab_size() <= 65535 else np.int32
+    return np.asarray(out, dtype=dtype)
+
+
+def add_sample(samples: list[Sample], pieces: list[str], texts: tuple[str, ...], order: str,
+               context: Sequence[int] = ()) -> None:
+    """Append one sample whose text pieces join the batch to tokenize."""
+    samples.append(Sample(tuple(range(len(pieces), len(pieces) + len(texts))), order, context))
+    pieces.extend(texts)
 
 
 def build_stream(texts: list[str], tok: Tokenizer, seed: int, fim: FimSpec = FimSpec()) -> np.ndarray:
@@ -111,31 +167,12 @@ def build_stream(texts: list[str], tok: Tokenizer, seed: int, fim: FimSpec = Fim
     order = list(range(len(texts)))
     rng.shuffle(order)
     pieces: list[str] = []
-    layout: list[tuple] = []  # ("plain", i) | ("fim", i_pre, i_mid, i_suf, spm) | ("eos",)
+    samples: list[Sample] = []
     for doc in order:
-        for chunk in chunk_text(texts[doc], rng):
-            if rng.random() < fim.rate:
-                split = body_split(chunk, rng) if rng.random() < fim.body_rate else None
-                p, m, s = split or fim_split(chunk, rng, fim.line_rate)
-                base = len(pieces)
-                pieces += [p, m, s]
-                layout.append(("fim", base, base + 1, base + 2, rng.random() < fim.spm_rate))
-            else:
-                layout.append(("plain", len(pieces)))
-                pieces.append(chunk)
-        layout.append(("eos",))
-    encoded = [e.ids for e in tok.encode_batch(pieces, add_special_tokens=False)]
-    special = {t: tok.token_to_id(t) for t in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, EOS)}
-    out: list[int] = []
-    for item in layout:
-        if item[0] == "plain":
-            out.extend(encoded[item[1]])
-        elif item[0] == "fim":
-            out.extend(fim_ids(encoded[item[1]], encoded[item[2]], encoded[item[3]], special, spm=item[4]))
-        else:
-            out.append(special[EOS])
-    dtype = np.uint16 if tok.get_vocab_size() <= 65535 else np.int32
-    return np.asarray(out, dtype=dtype)
+        for chunk in chunk_text(texts[doc], rng, *fim.chunk_chars):
+            add_sample(samples, pieces, *plan_chunk(chunk, rng, fim))
+        samples.append(Sample(()))
+    return lay_out(samples, pieces, tok)
 
 
 def plain_stream(texts: list[str], tok: Tokenizer) -> np.ndarray:

@@ -6,8 +6,10 @@ from typing import Iterable, Iterator
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<fim_prefix>", "<fim_suffix>", "<fim_middle>"
-EOS, PAD = "<eos>", "<pad>"
+# The prompt's tokens are the serving format's (one module for training and serving).
+from lsp_server.prompt_format import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+
+PAD = "<pad>"
 # Reserved for the docstring / code-generation tasks and MLM pretraining (issue 3).
 TASK_TOKENS = ["<mask>", "<sep>", "<docstring>", "<code>", "<comment>"] + [f"<reserved_{i}>" for i in range(3)]
 SPECIAL_TOKENS = [FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, EOS, PAD] + TASK_TOKENS

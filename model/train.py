@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 
 from .corpus import load_split
+from .crossfile import CrossFileSpec, training_stream, validation_stream
 from .curves import LOSS_CURVES, plot_loss_curves
-from .data import FimSpec, build_stream, eval_windows, sample_batch
+from .data import FimSpec, chunk_range, eval_windows, sample_batch
 from .distributed import (
     Dist,
     from_main,
@@ -66,6 +67,7 @@ class TrainConfig:
     checkpoint_interval: int = 500
     fim_rate: float = 0.5
     spm_rate: float = 0.5
+    cross_file_rate: float = 0.5  # share of chunks given windows of other files of their package (model/crossfile.py)
     seed: int = 1234
     compile: bool = True
     bf16: bool = True
@@ -170,9 +172,10 @@ class Run:
     opt: torch.optim.AdamW
     state: TrainState
     tok: Tokenizer
-    train_texts: list
+    train_records: list  # {"path", "text"}
     val_windows: list
     fim: FimSpec
+    cross_file: CrossFileSpec
     log: Callable[..., None]
     stream: np.ndarray | None = None
     losses: list = field(default_factory=list)  # this rank's train losses since the last evaluation
@@ -193,6 +196,15 @@ def evaluate_loss(model, windows: list, bf16: bool, device: torch.device = torch
         count += y.numel()
     model.train()
     return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def emulated_bf16(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True on a CPU without native bf16 (avx512_bf16 / amx_bf16), where torch emulates it: a bf16 matmul ran
+    55x slower than fp32 on an AVX2-only EPYC (issue 15 measurements)."""
+    if device.type != "cpu" or not cpuinfo.is_file():
+        return False
+    flags = cpuinfo.read_text()
+    return "avx512_bf16" not in flags and "amx_bf16" not in flags
 
 
 def time_left(cfg: TrainConfig, elapsed: float) -> bool:
@@ -226,16 +238,18 @@ def _setup(cfg: TrainConfig, env: Dist, log, init_model: InitModel) -> Run:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
+    if cfg.bf16 and emulated_bf16(env.device):
+        log("warning: this CPU has no native bf16, so bf16 autocast makes training many times slower; "
+            "pass --no-bf16")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     tok = load_tokenizer(cfg.tokenizer)
-    train_texts = [r["text"] for r in load_split(cfg.corpus, "train")]
-    val_texts = [r["text"] for r in load_split(cfg.corpus, "val")]
-    if not train_texts:
+    train_records, val_records = load_split(cfg.corpus, "train"), load_split(cfg.corpus, "val")
+    if not train_records:
         raise ValueError(f"the train split of {cfg.corpus} is empty")
-    if not val_texts:  # a small fine-tuning corpus may have no val files
+    if not val_records:  # a small fine-tuning corpus may have no val files
         log("no val split: the val loss is measured on (up to 8) train files")
-        val_texts = train_texts[:8]
+        val_records = train_records[:8]
     model, opt, state = _initial_state(cfg, out, tok.get_vocab_size(), log, init_model)
     model.to(env.device)  # in place: the optimizer's parameters are the same objects
     for st in opt.state.values():
@@ -245,10 +259,13 @@ def _setup(cfg: TrainConfig, env: Dist, log, init_model: InitModel) -> Run:
     step_fn = wrap(model, env)
     if cfg.compile and hasattr(torch, "compile"):
         step_fn = torch.compile(step_fn)
-    fim = FimSpec(rate=cfg.fim_rate, spm_rate=cfg.spm_rate)
-    val_windows = list(eval_windows(build_stream(val_texts, tok, seed=0, fim=fim), cfg.block_size, cfg.eval_windows))
-    run = Run(cfg, env, model, step_fn, opt, state, tok, train_texts, val_windows, fim, log)
-    run.stream = build_stream(train_texts, tok, seed=cfg.seed + state.epoch, fim=fim)
+    fim = FimSpec(rate=cfg.fim_rate, spm_rate=cfg.spm_rate, chunk_chars=chunk_range(cfg.block_size))
+    cross_file = CrossFileSpec(rate=cfg.cross_file_rate)
+    val_stream = validation_stream(val_records, train_records, tok, fim, cross_file,
+                                   cfg.block_size * cfg.eval_windows + 1)
+    val_windows = list(eval_windows(val_stream, cfg.block_size, cfg.eval_windows))
+    run = Run(cfg, env, model, step_fn, opt, state, tok, train_records, val_windows, fim, cross_file, log)
+    run.stream = training_stream(train_records, tok, cfg.seed + state.epoch, fim, cross_file, log)
     log(f"epoch stream: {len(run.stream):,} tokens; val windows: {len(val_windows)}")
     return run
 
@@ -280,7 +297,8 @@ def _advance(run: Run, loss: float) -> None:
     run.losses.append(loss)
     if state.stream_pos >= len(run.stream):
         state.epoch, state.stream_pos = state.epoch + 1, 0
-        run.stream = build_stream(run.train_texts, run.tok, seed=cfg.seed + state.epoch, fim=run.fim)
+        run.stream = training_stream(run.train_records, run.tok, cfg.seed + state.epoch, run.fim, run.cross_file,
+                                     run.log)
 
 
 def _loop(run: Run) -> None:

@@ -110,6 +110,8 @@ LM_OVERRIDES = [
     ("batch-size", positive_int, "sequences per step"),
     ("block-size", positive_int, "tokens per sequence"),
     ("fim-rate", fraction, "share of fill-in-the-middle examples"),
+    ("cross-file-rate", fraction, "share of chunks given windows of other files of their package before the "
+                                  "prefix, as the server's snippets (0: all plain; 0.5 unless set)"),
     ("n-layers", positive_int, "transformer layers"),
     *SHARED_OVERRIDES,
 ]

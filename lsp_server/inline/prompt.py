@@ -4,18 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..prompt_format import CONTEXT_HEADER, EOS, PSM, SPM, fim_layout, plain_layout
+
 Encode = Callable[[str], list[int]]
 # Enough characters for the token budget without tokenizing a whole 10,000-line file (~3.4 chars/token).
 CHARS_PER_TOKEN_BOUND = 8
 # Cross-file context may use at most this share of the prefix budget: the code right before the cursor
 # matters more than any other file.
 CONTEXT_SHARE = 4
-CONTEXT_HEADER = "# path: "  # starts each file's part of the cross-file context
 # While the user types, the prefix window keeps its first line (so the prompt keeps a shared token
 # prefix with the previous one) until it outgrows the budget; it is then refitted to this share less,
 # leaving room for the next few lines of typing.
 STICKY_SLACK = 8
-PSM, SPM = "psm", "spm"  # FIM layouts the model was trained on: prefix-suffix-middle, suffix-prefix-middle
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class PromptBudget:
     prefix_tokens: int = 256
     suffix_tokens: int = 64
     context_share: int = CONTEXT_SHARE  # cross-file context gets at most 1/context_share of the budget
+
+
+def context_budget(budget: PromptBudget, suffix_tokens: int = 0) -> int:
+    """Tokens cross-file context may take in a prompt whose suffix took suffix_tokens: a share of the whole
+    budget, unused suffix budget included (training sizes its cross-file context with this too)."""
+    return (budget.prefix_tokens + budget.suffix_tokens - suffix_tokens) // budget.context_share
 
 
 @dataclass(frozen=True)
@@ -132,13 +138,9 @@ def build_fim_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str
     suffix_ids = _fit_suffix(suffix, encode, budget.suffix_tokens)
     # Unused suffix budget goes to the prefix, which matters more for left-to-right code.
     total = budget.prefix_tokens + budget.suffix_tokens - len(suffix_ids)
-    context_ids = fit_context(context, encode, total // budget.context_share)
+    context_ids = fit_context(context, encode, context_budget(budget, len(suffix_ids)))
     prefix_ids, prefix_text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
-    pre, suf, mid = special["<fim_prefix>"], special["<fim_suffix>"], special["<fim_middle>"]
-    if order == SPM:
-        ids = [suf, *suffix_ids, pre, *context_ids, *prefix_ids, mid]
-    else:
-        ids = [pre, *context_ids, *prefix_ids, suf, *suffix_ids, mid]
+    ids = fim_layout(prefix_ids, suffix_ids, special, SPM if order == SPM else PSM, context_ids)
     return Prompt(ids, len(prefix_ids), len(suffix_ids), prefix_text, len(context_ids),
                   len(prefix) - len(prefix_text), tuple(prefix_ids), tuple(suffix_ids))
 
@@ -158,10 +160,10 @@ def build_prompt(prefix: str, suffix: str, encode: Encode, special: dict[str, in
         return build_fim_prompt(prefix, suffix, encode, special, budget, context, order=order,
                                 prefix_start=prefix_start)
     total = budget.prefix_tokens + budget.suffix_tokens
-    context_ids = fit_context(context, encode, total // budget.context_share)
+    context_ids = fit_context(context, encode, context_budget(budget))
     prefix_ids, text = _fit_prefix(prefix, encode, total - len(context_ids), prefix_start)
-    ids = context_ids + prefix_ids
+    ids = plain_layout(prefix_ids, context_ids)
     if not ids:
-        ids = [special["<eos>"]]  # an empty document: start as after a file boundary
+        ids = [special[EOS]]  # an empty document: start as after a file boundary
     return Prompt(ids, len(ids) - len(context_ids), 0, text, len(context_ids), len(prefix) - len(text),
                   tuple(prefix_ids))

@@ -15,7 +15,7 @@ from lsp_server.runtime.bundles import load_bundle
 from model import train as train_module
 from model.corpus import build_corpus, load_split
 from model.tokenizer import train_tokenizer
-from model.train import PRESETS, TrainConfig, batch_rng, train
+from model.train import PRESETS, TrainConfig, batch_rng, emulated_bf16, train
 from quill.cli import main as quill_main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -50,6 +50,16 @@ def test_rank_zero_samples_what_a_single_process_samples_and_other_ranks_differ(
     assert not np.array_equal(batch_rng(cfg, 7, rank=1).integers(0, 1000, 8), single)
     assert not np.array_equal(batch_rng(cfg, 7, rank=1).integers(0, 1000, 8),
                               batch_rng(cfg, 7, rank=2).integers(0, 1000, 8))
+
+
+def test_bf16_counts_as_emulated_on_a_cpu_without_native_bf16(tmp_path):
+    import torch
+    info = tmp_path / "cpuinfo"
+    info.write_text("flags\t\t: fpu avx avx2 fma\n")
+    assert emulated_bf16(torch.device("cpu"), info)
+    info.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    assert not emulated_bf16(torch.device("cpu"), info)
+    assert not emulated_bf16(torch.device("cpu"), tmp_path / "missing")
 
 
 def test_a_tiny_run_writes_loss_curves_at_every_checkpoint(corpus, tmp_path, monkeypatch):
