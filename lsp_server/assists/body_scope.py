@@ -90,9 +90,11 @@ def _globals_read(table: symtable.SymbolTable) -> set[str]:
     return {s.get_name() for t in _tables(table) for s in t.get_symbols() if s.is_referenced() and s.is_global()}
 
 
-def undefined_names(text: str, scope: ModuleScope) -> set[str] | None:
+def undefined_names(text: str, scope: ModuleScope, lines: tuple[int, int] | None = None) -> set[str] | None:
     """Names text uses that neither it nor scope defines; None when Python rejects text (symtable's errors
-    include what the parser lets through: `nonlocal x` without an enclosing x, a duplicate parameter)."""
+    include what the parser lets through: `nonlocal x` without an enclosing x, a duplicate parameter).
+    With `lines` (1-based, inclusive), locals read before assignment are looked for only in the functions
+    that overlap those lines (the rest of a long class cannot have changed)."""
     table = _table(text)
     if table is None:
         return None
@@ -104,18 +106,28 @@ def undefined_names(text: str, scope: ModuleScope) -> set[str] | None:
             # Parameters, locals and free names (an enclosing function's) are never global.
             if sym.is_referenced() and sym.is_global() and name not in local and not scope.defines(name):
                 found.add(name)
-    return found | _used_before_assignment(text)
+    return found | _used_before_assignment(text, lines)
 
 
-def _used_before_assignment(text: str) -> set[str]:
+def _functions(node: ast.AST, lines: tuple[int, int] | None):
+    """The functions and lambdas under node that overlap lines (all of them without lines)."""
+    for child in ast.iter_child_nodes(node):
+        if lines is not None and hasattr(child, "lineno") and \
+                (child.end_lineno < lines[0] or child.lineno > lines[1]):
+            continue
+        if isinstance(child, FUNCTIONS):
+            yield child
+        yield from _functions(child, lines)
+
+
+def _used_before_assignment(text: str, lines: tuple[int, int] | None = None) -> set[str]:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, FUNCTIONS):
-            found |= unbound_loads(node)
+    for function in _functions(tree, lines):
+        found |= unbound_loads(function)
     return found
 
 
@@ -240,8 +252,9 @@ def added_undefined_names(doc: Document, edit: Edit, scope: ModuleScope) -> set[
     for lo, hi in (affected_span(doc, edit), (0, len(doc.text))):
         before = doc.text[lo:hi]
         after = before[:edit.start - lo] + edit.new_text + before[edit.end - lo:]
-        found = undefined_names(after, scope)
-        old = undefined_names(before, scope)
+        first = before.count("\n", 0, edit.start - lo) + 1  # the edit's lines, 1-based, in before and after
+        found = undefined_names(after, scope, (first, first + edit.new_text.count("\n")))
+        old = undefined_names(before, scope, (first, first + before.count("\n", edit.start - lo, edit.end - lo)))
         if found is not None:
             return found - (old or set())
         whole_before = old

@@ -255,7 +255,7 @@ def test_when_greedy_gives_nothing_that_parses_the_next_branches_are_tried_best_
     engine = BranchingEngine("return (\n")  # greedy: an unclosed bracket, nothing parses
     suggestion = suggest_body(doc(ADD), ADD.index("add"), engine)
     assert suggestion is not None and suggestion.code == "    return a + b"  # the best branch that parses
-    assert engine.asked == (8, 1)
+    assert engine.asked == (4, 1)
 
 
 # --- reviewer checks in the pipeline -------------------------------------------------------------------------
@@ -305,12 +305,12 @@ def test_a_looping_greedy_body_loses_to_a_clean_branch_and_an_undefined_name_is_
                                      "        raise ValueError('no validators')\n", -0.8)])
     suggestion = suggest_body(doc(LOOPING), 5, engine)
     assert suggestion.code == "    if not validators:\n        raise ValueError('no validators')"
-    assert engine.asked == [(1, 0), (8, 1)]  # greedy was not kept as generated: the branches were asked
+    assert engine.asked == [(1, 0), (4, 1)]  # greedy was not kept as generated: the branches were asked
     engine = ScriptedBranches("n = len(validators)\n    return n + missing\n", [])
     assert suggest_body(doc(LOOPING), 5, engine).code == "    n = len(validators)"  # cut before `missing`
     engine = ScriptedBranches(loop, [("return msg\n", -0.1)])
     assert suggest_body(doc(LOOPING), 5, engine) is None
-    assert engine.asked == [(1, 0), (8, 1), (8, 9)]  # nothing kept: a second round, then withheld
+    assert engine.asked == [(1, 0), (4, 1), (4, 5), (4, 9)]  # nothing kept: three rounds, then withheld
 
 
 def test_a_clean_greedy_body_is_offered_without_asking_for_branches():
