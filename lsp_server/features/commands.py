@@ -98,8 +98,8 @@ async def generate_body(ls: QuillServer, *args):
         return {"applied": False, "reason": "code generation is disabled (codegen.enabled)"}
     found = await body_for(ls, uri, position, "command")
     if found is None:
-        return {"applied": False, "reason": "no empty function or comment line here, or no code that parses "
-                                            "was generated"}
+        return {"applied": False, "reason": "no empty function (stubs excluded) or comment line here, or no "
+                                            "generated code parsed and passed the review (loops, undefined names)"}
     suggestion, snapshot = found
     return await _apply(ls, snapshot, suggestion.edit, body_title(suggestion))
 

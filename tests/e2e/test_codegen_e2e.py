@@ -146,3 +146,7 @@ async def test_no_generate_body_on_an_overload_or_a_protocol_member(client: Lang
     for needle in ("parse", "read", "..."):
         titles = [a.title for a in await _actions(client, uri, _position(STUBS, needle))]
         assert "Generate body" not in titles, needle
+    position = _position(STUBS, "read")
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        "quill.generateBody", [uri, {"line": position.line, "character": position.character}]))
+    assert result["applied"] is False and "stubs" in result["reason"] and client.applied == []

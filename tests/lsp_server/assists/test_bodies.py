@@ -331,3 +331,12 @@ def test_the_project_context_steers_body_decoding():
     engine = FakeEngine("return a + b\n")
     suggest_body(doc(ADD), 5, engine)
     assert engine.biases == [None]
+
+
+def test_a_cut_candidate_is_scored_on_the_tokens_it_keeps():
+    from lsp_server.assists.bodies import kept_score
+    from lsp_server.runtime.engine import Generation
+    text = "x = 1\n    y = (\n"
+    gen = Generation(text, list(text.encode()), [-0.1] * 6 + [-3.0] * (len(text) - 6), "max_tokens", 0)
+    assert kept_score(FakeEngine(""), gen, "    x = 1") == pytest.approx(-0.1)  # `x = 1\n`: 6 byte tokens
+    assert kept_score(FakeEngine(""), gen, "    x = 1\n    y = (") == pytest.approx(gen.mean_logprob)
