@@ -266,8 +266,9 @@ LOOPING = 'def check(validators):\n    """Raise ValueError when a validator is m
 def test_the_shipped_model_loops_on_check_and_the_loop_is_never_offered(engine):
     """The premise of the e2e test of the same text: greedy decoding (with the server's project mix) repeats an
     `if ...: raise` statement; what suggest_body offers has no statement repeated more than once in a row."""
-    from lsp_server.assists.bodies import _parseable_body
+    from lsp_server.assists.bodies import _parseable_body, body_bias
     from lsp_server.assists.body_checks import has_repeat
+    from lsp_server.assists.body_scope import ModuleScope
     from lsp_server.config import ProjectConfig
     from lsp_server.project.mixing import ProjectContext
 
@@ -276,7 +277,8 @@ def test_the_shipped_model_loops_on_check_and_the_loop_is_never_offered(engine):
     target = find_body_target(d, LOOPING.index("check"))
     ids = engine.encode(target.prompt)
     stop = make_body_stop(target.indent, 30, False)
-    greedy = engine.generate_alternatives(ids, 1, 128, stop, bias=project.mixer(ids))[0].text
+    bias = body_bias(engine, d, target, project, ids, [], ModuleScope.of(d))
+    greedy = engine.generate_alternatives(ids, 1, 128, stop, bias=bias)[0].text
     assert has_repeat(_parseable_body(d, target, greedy, stop), target.indent)
     suggestion = suggest_body(d, LOOPING.index("check"), engine, project=project)
     assert suggestion is None or not has_repeat(suggestion.code, target.indent)
