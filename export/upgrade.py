@@ -2,9 +2,9 @@
 
 A bundle has no PyTorch weights, so its code LM is recovered from model.onnx (export.recover, checked against
 the bundle's reference logits), written as a checkpoint and exported again by export.bundle.build_bundle
-(parity-checked, int8 when the source was). The docstring model's files, the corpus record, training record,
-measured metrics and corpus hashes are carried over unchanged. Used to give the shipped bundle the graph's
-`num_logits` input (prompt-lookup decoding) without retraining:
+(parity-checked, int8 when the source was). The docstring model (carry_docstring_model, which fine-tuning
+shares), the corpus record, training record, measured metrics and corpus hashes are carried over unchanged.
+Used to give the shipped bundle the graph's `num_logits` input (prompt-lookup decoding) without retraining:
 
     python -m export.upgrade lsp_server/bundle /tmp/upgraded && cp /tmp/upgraded/* lsp_server/bundle/
 """
@@ -22,7 +22,6 @@ from lsp_server.bundle_format import (
     DOC_DECODER_FILE,
     DOC_ENCODER_FILE,
     DOC_REFERENCE_FILE,
-    MANIFEST,
     MODEL_FILE,
     TOKENIZER_FILE,
     file_entry,
@@ -31,6 +30,25 @@ from lsp_server.bundle_format import (
 
 CARRIED = ("corpus", "fim", "training")  # manifest sections a re-export does not change
 DOC_FILES = (DOC_ENCODER_FILE, DOC_DECODER_FILE, DOC_REFERENCE_FILE)
+
+
+def carry_docstring_model(src: Path, out: Path, base: dict, manifest: dict) -> bool:
+    """Copy the docstring model of bundle `src` (manifest `base`, already verified) into bundle folder `out`
+    and its section and file entries into `manifest`, which the caller then writes; False when `src` has none.
+
+    Shared by a re-export and a fine-tune (quill/finetune.py) of the code LM: the docstring model is trained
+    separately and reads the same tokenizer, so it is kept unchanged, unless the tokenizer changed.
+    """
+    if "docstring" not in base:
+        return False
+    if base["docstring"].get("tokenizer_sha256") != manifest["tokenizer"]["sha256"]:
+        raise ValueError(f"the docstring model of {src} reads another tokenizer than the new bundle's, so it "
+                         "cannot be carried over: retrain it (`quill train-doc`) and add it (`quill export-doc`)")
+    for name in DOC_FILES:
+        shutil.copyfile(src / name, out / name)
+        manifest["files"][name] = file_entry(out / name)
+    manifest["docstring"] = base["docstring"]
+    return True
 
 
 def upgrade_bundle(src: Path | str, out: Path | str, log=print) -> dict:
@@ -58,11 +76,7 @@ def upgrade_bundle(src: Path | str, out: Path | str, log=print) -> dict:
     manifest.update({k: old[k] for k in CARRIED if k in old})
     manifest["metrics"] = {**metrics, **manifest["metrics"]}
     manifest["upgraded_from"] = {"created": old.get("created"), MODEL_FILE: old["files"][MODEL_FILE]["sha256"]}
-    if "docstring" in old:
-        for name in DOC_FILES:
-            shutil.copyfile(src / name, out / name)
-            manifest["files"][name] = file_entry(out / name)
-        manifest["docstring"] = old["docstring"]
+    carry_docstring_model(src, out, old, manifest)
     write_manifest(out, manifest)
     load_bundle(out)  # the result verifies as any bundle must
     log(f"upgraded bundle: {out} ({manifest['onnx']['logits']} logits; docstring model "

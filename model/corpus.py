@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import random
 import sysconfig
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,7 @@ class SplitStats:
 class CorpusSummary:
     sources: list[str]
     holdout: list[str] = field(default_factory=list)
+    sampled: dict[str, dict] = field(default_factory=dict)  # source -> {"files", "bytes"} of the sample taken
     seen: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     splits: dict[str, SplitStats] = field(default_factory=lambda: {s: SplitStats() for s in SPLITS})
@@ -45,6 +47,32 @@ class CorpusSummary:
 def default_sources() -> list[Path]:
     """The running interpreter's standard library."""
     return [Path(sysconfig.get_paths()["stdlib"])]
+
+
+def source_bytes(sources: Iterable[Path]) -> int:
+    """Bytes of the .py files a corpus built from these sources starts from (before any is rejected)."""
+    return sum(p.stat().st_size for src in sources for p in iter_python_files(Path(src)))
+
+
+def sample_files(root: Path, budget: int, seed: int) -> list[Path]:
+    """A seeded random sample of root's .py files that the corpus would keep, worth at most `budget` bytes.
+
+    Files are drawn in a seeded order and each one that still fits the remaining budget is taken, so a
+    small budget is met with small files rather than overshot by one large one.
+    """
+    paths = list(iter_python_files(Path(root)))
+    random.Random(seed).shuffle(paths)
+    picked, left = [], budget
+    for path in paths:
+        size = path.stat().st_size
+        if size > left:
+            continue
+        text = read_source(path)
+        if text is None or reject_reason(text) is not None:
+            continue
+        picked.append(path)
+        left -= size
+    return picked
 
 
 def iter_python_files(root: Path) -> Iterator[Path]:
@@ -108,11 +136,12 @@ def read_source(path: Path) -> str | None:
 
 
 def _candidates(sources: list[Path], max_files: int | None, summary: CorpusSummary,
-                shuffle: bool = False) -> Iterator[tuple[str, str]]:
-    """(relative key, text) of every file that passes the rejection rules, sources in order."""
+                shuffle: bool = False, samples: dict[Path, list[Path]] | None = None) -> Iterator[tuple[str, str]]:
+    """(relative key, text) of every file that passes the rejection rules, sources in order; of a source in
+    `samples` only its sampled files."""
     kept = 0
     for src in sources:
-        paths = list(iter_python_files(src))
+        paths = list(samples[src]) if samples and src in samples else list(iter_python_files(src))
         if shuffle:  # a per-package cap then keeps a spread of each package, not its first folders
             paths.sort(key=lambda p: hashlib.sha256(p.as_posix().encode("utf-8")).digest())
         for path in paths:
@@ -148,31 +177,42 @@ def package_of(key: str) -> str:
     return "/".join(parts[:2])
 
 
+def _resolved(sources: Iterable[Path], holdout: Iterable[Path], samples: dict[Path, list[Path]]):
+    """Absolute sources (the sampled folders last) and samples, checked to exist, and the summary to fill."""
+    samples = {Path(root).resolve(): [Path(p).resolve() for p in paths] for root, paths in samples.items()}
+    sources = [Path(s).resolve() for s in sources]
+    sources += [root for root in samples if root not in sources]
+    for src in sources:
+        if not src.exists():
+            raise FileNotFoundError(f"corpus source does not exist: {src}")
+    summary = CorpusSummary(sources=[str(s) for s in sources], holdout=[str(Path(h).resolve()) for h in holdout],
+                            sampled={str(root): {"files": len(paths), "bytes": sum(p.stat().st_size for p in paths)}
+                                     for root, paths in samples.items()})
+    return sources, samples, summary
+
+
 def build_corpus(sources: Iterable[Path], out_dir: Path, val_pct: int = 5, test_pct: int = 5,
                  max_files: int | None = None, holdout: Iterable[Path] = (),
-                 max_package_mb: float = 0.0) -> CorpusSummary:
+                 max_package_mb: float = 0.0, samples: dict[Path, list[Path]] | None = None) -> CorpusSummary:
     """Write train/val/test JSONL files ({"path", "text"} per line), summary.json and train_hashes.txt.
 
     Exact and near-duplicate files (MinHash Jaccard >= 0.8 over 3-line shingles) are dropped, so one file's
     copies can never land in two splits; files equal or near-equal to one under a `holdout` folder (an eval
     set) are dropped; `max_package_mb` caps each top-level package so one big library cannot dominate.
+    `samples` ({folder: its files to take}, see sample_files) adds only those files of each folder, after the
+    sources; the summary's `sampled` records them.
     """
-    sources = [Path(s).resolve() for s in sources]
-    for src in sources:
-        if not src.exists():
-            raise FileNotFoundError(f"corpus source does not exist: {src}")
-    holdout = [Path(h).resolve() for h in holdout]
+    sources, samples, summary = _resolved(sources, holdout, samples or {})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = CorpusSummary(sources=[str(s) for s in sources], holdout=[str(h) for h in holdout])
-    held_hashes, held_index = holdout_index(holdout)
+    held_hashes, held_index = holdout_index(map(Path, summary.holdout))
     seen_hashes: set[str] = set()
     index = NearDupIndex()
     package_bytes: dict[str, int] = {}
     train_hashes: list[str] = []
     handles = {s: open(out_dir / f"{s}.jsonl", "w", encoding="utf-8") for s in SPLITS}
     try:
-        for rel, text in _candidates(sources, max_files, summary, shuffle=bool(max_package_mb)):
+        for rel, text in _candidates(sources, max_files, summary, bool(max_package_mb), samples):
             digest, sig = content_hash(text), minhash(text)
             size = len(text.encode("utf-8"))
             reason = None
@@ -220,5 +260,7 @@ def format_summary(summary: dict) -> str:
     rows = [f"{'split':<6} {'files':>7} {'lines':>10} {'MB':>8}"]
     for name, st in summary["splits"].items():
         rows.append(f"{name:<6} {st['files']:>7} {st['lines']:>10} {st['bytes'] / 1e6:>8.2f}")
+    for root, taken in summary.get("sampled", {}).items():
+        rows.append(f"sampled {taken['files']} files ({taken['bytes'] / 1e6:.2f} MB) of {root}")
     rows.append(f"seen {summary['seen']} files; dropped {summary['dropped']}")
     return "\n".join(rows)

@@ -1,8 +1,10 @@
 """Inputs of `quill train --init BUNDLE --source DIR` that belong to training: the corpus and the tokenizer.
 
 The inputs are resolved before training (a corpus built from the sources into <out>/corpus, the bundle's
-tokenizer). Recovering a bundle's weights and exporting the fine-tuned bundle are export's work; the
-application layer (quill/finetune.py) composes recover -> train -> export.
+tokenizer). That corpus also holds a seeded sample of the standard library worth STDLIB_SHARE of the
+sources' bytes (unless --only-source), so a model fine-tuned on one project does not forget general Python.
+Recovering a bundle's weights and exporting the fine-tuned bundle are export's work; the application layer
+(quill/finetune.py) composes recover -> train -> export.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from .distributed import Dist, barrier
 
 FINETUNE_LR_SCALE = 0.25  # a trained model needs smaller steps than training from scratch
 FINETUNE_WARMUP = 50
+STDLIB_SHARE = 0.25  # stdlib bytes mixed into a --source corpus, as a share of the sources' bytes
 
 
 def finetune_defaults(preset: dict) -> dict:
@@ -31,14 +34,32 @@ def resolve_inputs(cfg, env: Dist, log=print):
     if cfg.source:
         corpus = Path(cfg.out) / "corpus"
         if env.is_main:
-            from .corpus import build_corpus, format_summary
-            summary = build_corpus([Path(s) for s in cfg.source], corpus, holdout=[Path(h) for h in cfg.holdout])
-            log(format_summary(summary.to_json()))
+            source_corpus(cfg, corpus, log)
         barrier(env)
         changes["corpus"] = str(corpus)
     if is_bundle(cfg.init):
         changes["tokenizer"] = str(Path(cfg.init) / TOKENIZER_FILE)
     return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def source_corpus(cfg, out: Path, log=print) -> dict:
+    """Build the corpus of cfg.source into `out`: the sources, plus (unless cfg.only_source) the standard
+    library files that sample_files draws with cfg.seed, worth STDLIB_SHARE of the sources' bytes; its summary."""
+    from .corpus import (
+        build_corpus,
+        default_sources,
+        format_summary,
+        sample_files,
+        source_bytes,
+    )
+    sources = [Path(s) for s in cfg.source]
+    samples = {}
+    if not cfg.only_source:
+        stdlib = default_sources()[0]
+        samples[stdlib] = sample_files(stdlib, int(source_bytes(sources) * STDLIB_SHARE), cfg.seed)
+    summary = build_corpus(sources, out, holdout=[Path(h) for h in cfg.holdout], samples=samples).to_json()
+    log(format_summary(summary))
+    return summary
 
 
 def checkpoint_model(cfg, vocab_size: int, log=print):

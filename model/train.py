@@ -76,6 +76,7 @@ class TrainConfig:
     init: str = ""  # start from these weights (a checkpoint or a bundle folder) with a fresh optimizer and schedule
     source: list = field(default_factory=list)  # folders to build <out>/corpus from (fine-tuning on your code)
     holdout: list = field(default_factory=list)  # eval folders kept out of that corpus, near-copies too
+    only_source: bool = False  # that corpus without the standard-library sample (model/finetune.py)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "TrainConfig":

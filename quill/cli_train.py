@@ -142,19 +142,34 @@ def add_train(sub) -> None:
                         "replaces --corpus)")
     p.add_argument("--holdout", action="append", default=[], metavar="DIR",
                    help="with --source: keep this folder's files and near-copies out of the corpus")
+    p.add_argument("--only-source", action="store_true",
+                   help="with --source: no standard-library sample in the corpus (by default one worth a quarter "
+                        "of the sources' bytes is mixed in, so the model keeps its general Python)")
+    p.add_argument("--doc", action="store_true",
+                   help="also fine-tune the docstring model (not supported: without it, an --init bundle's "
+                        "docstring model is carried over unchanged)")
     add_json(p)
     p.set_defaults(func=cmd_train)
+
+
+DOC_UNSUPPORTED = ("--doc: fine-tuning the docstring model is not supported: its weights cannot be recovered "
+                   "from a bundle's ONNX (only the code LM's can). Without --doc the --init bundle's docstring "
+                   "model is carried over unchanged; to replace it, train one on <out>/corpus with the bundle's "
+                   "tokenizer (`quill train-doc`) and add it with `quill export-doc --bundle <out>/bundle`")
 
 
 def _check_train_inputs(args) -> bool:
     """The folders and files `quill train` reads exist; True when --init is a bundle."""
     from lsp_server.bundle_format import is_bundle
+    if args.doc:
+        raise UserError(DOC_UNSUPPORTED)
     for folder in args.source:
         require_dir(folder, "--source")
     for folder in args.holdout:
         require_dir(folder, "--holdout")
-    if args.holdout and not args.source:
-        raise UserError("--holdout applies to a corpus built with --source")
+    for flag, given in (("--holdout", args.holdout), ("--only-source", args.only_source)):
+        if given and not args.source:
+            raise UserError(f"{flag} applies to a corpus built with --source")
     init_bundle = is_bundle(args.init)
     if args.init and not init_bundle and not (Path(args.init) / "config.json").is_file():
         raise UserError(f"--init {args.init} is neither a bundle (manifest.json) nor a checkpoint folder "

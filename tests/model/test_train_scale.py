@@ -137,7 +137,7 @@ def test_init_from_a_bundle_fine_tunes_on_a_source_folder_and_exports_a_new_bund
     assert bundle.manifest["name"] == "quill-code-lm-finetuned"
     assert bundle.manifest["onnx"]["precision"] == "int8"
     assert set(bundle.manifest["weight_map"]) >= {"embed.weight", "ln_f.weight"}
-    assert bundle.manifest["corpus"]["sources"] == [str(project.resolve())]
+    assert bundle.manifest["corpus"]["sources"] == [str(project.resolve()), str(stdlib_dir.resolve())]  # + sample
     summary = json.loads((tmp_path / "mine" / "train_summary.json").read_text())
     cfg = summary["train_config"]
     assert cfg["tokenizer"] == str(tmp_path / "bundle" / "tokenizer.json")
