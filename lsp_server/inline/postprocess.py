@@ -152,8 +152,8 @@ def fits_the_line(ctx: CursorContext, completion: str) -> bool:
     and in the middle of a line that Python parses on its own, the line still parses with it (tree-sitter
     accepts `f(self)size = size`, which a mid-line suggestion that ignored the rest of the line makes)."""
     first = completion.split("\n")[0]
-    if ctx.line_before.endswith(".") and not ctx.line_before.endswith("..") and not re.match(r"[A-Za-z_]", first):
-        return False
+    if re.search(r"[A-Za-z_)\]]\.$", ctx.line_before) and not re.match(r"[A-Za-z_]", first):
+        return False  # an attribute dot (not `0.`, not `...`) is followed by a name
     typed = re.search(r"(\w+)\s+$", ctx.line_before)  # `for arg in ` must not become `for arg in in ...`
     if typed and keyword.iskeyword(typed.group(1)) and re.match(rf"\s*{typed.group(1)}\b", first):
         return False

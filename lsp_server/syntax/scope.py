@@ -45,7 +45,9 @@ def enclosing_parameters(text_before: str) -> set[str]:
     found: set[str] = set()
     for k in range(len(lines) - 2, max(len(lines) - 2 - MAX_LINES_UP, -1), -1):
         line = lines[k]
-        if not line.strip() or line.lstrip().startswith("#") or _indent(line) >= floor:
+        stripped = line.lstrip()
+        # Blank lines, comments and the closing line of a multi-line header (`) -> None:`) set no scope.
+        if not stripped or stripped[0] in "#)]}" or _indent(line) >= floor:
             continue
         floor = _indent(line)
         if DEF_HEADER.match(line):
@@ -62,7 +64,7 @@ def unbound_receiver(text_before: str, completion: str) -> str | None:
     used = {m.group(1) for m in _RECEIVER_USE.finditer(word + completion)}
     if not used:
         return None
-    lines = completion.split("\n")
+    lines = (text_before.split("\n")[-1] + completion).split("\n")  # a def header typed on this line counts
     bound = enclosing_parameters(text_before)
     for k, line in enumerate(lines):
         if DEF_HEADER.match(line):

@@ -37,3 +37,10 @@ def test_a_suggestion_never_repeats_the_keyword_just_typed():
     assert fits_the_line(ctx, "self.items():") and fits_the_line(ctx, "inputs:")
     ctx = cursor_context(*at("def f(items):\n    return ‸\n"))
     assert not fits_the_line(ctx, "return items") and fits_the_line(ctx, "returned_items")
+
+
+def test_a_number_or_an_ellipsis_is_not_an_attribute_dot():
+    ctx = cursor_context(*at("g = graph(n, 0.‸)\n"))
+    assert fits_the_line(ctx, "09, seed=42")
+    ctx = cursor_context(*at("x = items[0].‸\n"))
+    assert not fits_the_line(ctx, ", 1") and fits_the_line(ctx, "name")

@@ -43,3 +43,10 @@ def test_the_pipeline_drops_a_suggestion_that_uses_self_outside_any_method():
     assert suggest(doc, offset, FakeEngine(" store.get(key)")).text == "store.get(key)"
     doc, offset = at("class Store:\n    def get(self, key):\n        value = ‸\n")
     assert suggest(doc, offset, FakeEngine(" self.items.get(key)")).text == "self.items.get(key)"
+
+
+def test_a_multi_line_header_and_a_def_typed_on_this_line_bind_their_parameters():
+    text = "class Q:\n    def put(\n        self, item, block=True,\n    ) -> None:\n        while self._fu"
+    assert "self" in enclosing_parameters(text) and unbound_receiver(text, "ll():") is None
+    assert unbound_receiver("class A:\n    def visit(se", "lf, type_, **kw):") is None
+    assert unbound_receiver("class A:\n    def a", "utoflush(self):") is None
