@@ -31,14 +31,14 @@ SNIPPET_CONTEXT_SHARE = 2
 
 def _generate(engine: Engine, ids: list[int], options: SuggestOptions, stop: StopFn, cancel: CancelToken | None,
               cache: PromptCache, deadline: float, branches: int, skip: int = 0, heal: str = "",
-              mixer: Mixer | None = None) -> list[Generation]:
+              mixer: Mixer | None = None, decode=None) -> list[Generation]:
     """Stage 3: greedy continuations of the most likely first tokens, decoded together as one batch.
 
     Spare branches beyond the n wanted stand in for branches that post-processing empties or that
     duplicate another. A batch row costs about as much as a whole decode (each step copies every row's
     KV cache), so with one suggestion wanted the spares run only when the greedy one shows nothing.
     """
-    halt = EarlyStop(options, heal, mixer, _prefix_decoder(engine)) if options.early_stop else None
+    halt = EarlyStop(options, heal, mixer, decode or _prefix_decoder(engine)) if options.early_stop else None
     return engine.generate_alternatives(ids, branches, options.max_new_tokens, stop, deadline, cancel,
                                         cache=cache, skip=skip, heal=heal, bias=mixer,
                                         draft=mixer.draft if mixer is not None and options.speculate else None,
@@ -57,14 +57,13 @@ def _prefix_decoder(engine: Engine):
     return decode
 
 
-def _doubtless(gens: list[Generation], engine: Engine, options: SuggestOptions, heal: str,
+def _doubtless(gens: list[Generation], decode, options: SuggestOptions, heal: str,
                mixer: Mixer | None) -> list[Generation]:
     """Show less, right: cut each generation at its first doubtful token, then to the longest start of its
     first line whose calibrated confidence reaches options.min_confidence (nothing if none does: withheld);
     mark what the confidence reads (the first line's tokens, which of them the project vouches for)."""
     out = []
     for gen in gens:
-        decode = _prefix_decoder(engine)  # the stages below decode the same prefixes: once each
         gen = cut_at_doubt(gen, options.cut_logprob, heal, decode)
         mark_first_line(gen, heal, mixer, decode)
         if options.min_confidence > 0 and gen.token_ids:
@@ -99,11 +98,12 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     n, special = max(options.alternatives, 1), tuple(engine.special)
     # The spares' call finds the prompt pass in the cache: it runs no prompt tokens again.
     mixer = project.mixer(prompt.prefix_ids, prompt.suffix_ids) if project is not None else None
+    decode = _prefix_decoder(engine)  # early stop and the show-less stages decode the same prefixes: once each
     run = partial(_generate, engine, prompt.ids, options, healed_stop(heal, engine_stop(ctx, stop)), cancel,
                   reuse.prompt if reuse is not None else PromptCache(), time.monotonic() + options.timeout_ms / 1000,
-                  heal=heal, mixer=mixer)
+                  heal=heal, mixer=mixer, decode=decode)
     lazy = n == 1
-    gens = _doubtless(run(n if lazy else n + SPARE_BRANCHES), engine, options, heal, mixer)
+    gens = _doubtless(run(n if lazy else n + SPARE_BRANCHES), decode, options, heal, mixer)
     if any(gen.stop_reason == "cancelled" for gen in gens):
         return []
     found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)
@@ -111,7 +111,7 @@ def suggest_all(doc: Document, offset: int, engine: Engine, options: SuggestOpti
     # withheld too, and running them doubled the time of an empty answer.
     withheld = all(g.stop_reason == "unsure" and not g.token_ids for g in gens)
     if lazy and not found and not withheld:
-        gens = _doubtless(run(SPARE_BRANCHES, skip=n), engine, options, heal, mixer)
+        gens = _doubtless(run(SPARE_BRANCHES, skip=n), decode, options, heal, mixer)
         if any(gen.stop_reason == "cancelled" for gen in gens):
             return []
         found = finish_best(doc, ctx, gens, stop, n, options.confidence_threshold, special)

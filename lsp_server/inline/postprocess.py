@@ -6,6 +6,7 @@ it was (syntax_cut); finish_best stops once enough distinct suggestions are foun
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import keyword
 import re
@@ -135,6 +136,7 @@ def syntax_cut(doc: Document, offset: int, completion: str) -> str:
 MAX_PARSED_LINE = 2_000  # longer lines are left to the syntax cut (ast recursion on a 20,000-term line)
 
 
+@functools.lru_cache(maxsize=64)  # each generation of one request asks again for the same line
 def _parses_alone(line: str) -> bool:
     src = line.strip()
     if len(src) > MAX_PARSED_LINE:

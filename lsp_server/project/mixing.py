@@ -114,8 +114,12 @@ class Mixer:
             self._seen[context] = nested_match(context, self.rule, self.local, self.project, self.exclude)
         return self._seen[context]
 
+    def _after(self, generated: Sequence[int]) -> Match | None:
+        """The caches' counts after the prompt's end followed by `generated` (memoized)."""
+        return self._lookup(tuple((self.prefix + list(generated))[-self.rule.max_order:]))
+
     def match(self, generated: Sequence[int]) -> Match | None:
-        found = self._lookup(tuple((self.prefix + list(generated))[-self.rule.max_order:]))
+        found = self._after(generated)
         self.lookups += 1
         self.matched += found is not None
         return found
@@ -127,16 +131,15 @@ class Mixer:
         """Prompt lookup: up to `limit` tokens the caches expect after the generated ones, each the most
         frequent continuation of a long, consistent context (lsp_server.runtime.engine checks them in one
         pass and keeps what greedy decoding would have chosen). Lookups are shared with the bias."""
-        context, out = self.prefix + list(generated), []
+        out: list[int] = []
         while len(out) < limit:
-            found = self._lookup(tuple(context[-self.rule.max_order:]))
+            found = self._after([*generated, *out])
             if found is None or found.order < DRAFT_MIN_ORDER:
                 break
             top = int(found.counts.argmax())
             if float(found.counts[top]) < DRAFT_MIN_SHARE * found.total:
                 break
             out.append(int(found.ids[top]))
-            context.append(out[-1])
         return out
 
     def agrees(self, generated: Sequence[int]) -> list[bool]:
@@ -144,7 +147,7 @@ class Mixer:
         the longest context seen)? How much of a suggestion the project vouches for."""
         flags = []
         for i, token in enumerate(generated):
-            found = self._lookup(tuple((self.prefix + list(generated[:i]))[-self.rule.max_order:]))
+            found = self._after(generated[:i])
             flags.append(found is not None and int(found.ids[int(found.counts.argmax())]) == int(token))
         return flags
 

@@ -125,7 +125,8 @@ class SnippetIndex:
     def _cut(self, text: str) -> list[tuple[int, str]]:
         lines = text.splitlines(keepends=True)
         starts = range(0, max(len(lines) - self.window, 0) + 1, self.stride)
-        return [(s, "".join(lines[s:s + self.window])) for s in starts if "".join(lines[s:s + self.window]).strip()]
+        windows = ((s, "".join(lines[s:s + self.window])) for s in starts)
+        return [(s, text) for s, text in windows if text.strip()]
 
     def retrieve(self, prefix: str, exclude: str | None = None, k: int = 4) -> list[Snippet]:
         """The k best non-overlapping windows of other files for the code above the cursor, best first."""
