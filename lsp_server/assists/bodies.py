@@ -19,6 +19,7 @@ import numpy as np
 from ..inline.prompt import CHARS_PER_TOKEN_BOUND
 from ..inline.stops import loop_start
 from ..project.mixing import Mixer, ProjectContext
+from ..prompt_format import FIM_PREFIX, SPM, fim_layout
 from ..runtime.cancel import CancelToken
 from ..runtime.engine import Generation, LanguageModel
 from ..syntax.definitions import DefinitionInfo, find_function
@@ -153,9 +154,8 @@ def _prompt_ids(prompt: str, encode, budget: int) -> list[int]:
 
 def fim_body_prompt(prefix_ids: list[int], suffix: str, engine: LanguageModel, budget: int) -> list[int]:
     """<fim_suffix> suffix <fim_prefix> prefix <fim_middle>: training put function bodies in the middle."""
-    special = engine.special
     suffix_ids = engine.encode(suffix[:budget * CHARS_PER_TOKEN_BOUND])[:budget]
-    return [special["<fim_suffix>"], *suffix_ids, special["<fim_prefix>"], *prefix_ids, special["<fim_middle>"]]
+    return fim_layout(prefix_ids, suffix_ids, engine.special, order=SPM)
 
 
 def _statement_starts(lines: list[str], indent: str) -> list[int]:
@@ -213,7 +213,7 @@ def _prompt(engine: LanguageModel, doc: Document, target: BodyTarget,
     suffix = doc.text[target.end:] if options.suffix_tokens > 0 else ""
     if prefix_ids and suffix.strip():
         ids = fim_body_prompt(prefix_ids, target.trail + suffix, engine, options.suffix_tokens)
-        return ids, prefix_ids, ids[1:ids.index(engine.special["<fim_prefix>"])]
+        return ids, prefix_ids, ids[1:ids.index(engine.special[FIM_PREFIX])]
     return prefix_ids, prefix_ids, []
 
 
