@@ -42,6 +42,14 @@ PRESETS: dict[str, dict] = {
     "small": dict(model=dict(d_model=256, n_layers=4, n_heads=4, d_ff=1024, max_seq_len=2048),
                   batch_size=16, block_size=512, max_steps=200_000, warmup_steps=300, eval_interval=500,
                   eval_windows=40),
+    # Larger shapes for the size/speed comparison (benchmarks/model_shapes.py) and GPU runs
+    # (scripts/train_gpu.sh); head dim 64 as in "small". ~10M and ~17M parameters with an 8192 vocabulary.
+    "medium": dict(model=dict(d_model=320, n_layers=6, n_heads=5, d_ff=1280, max_seq_len=2048),
+                   batch_size=16, block_size=512, max_steps=200_000, warmup_steps=300, eval_interval=500,
+                   eval_windows=40),
+    "large": dict(model=dict(d_model=384, n_layers=8, n_heads=6, d_ff=1536, max_seq_len=2048),
+                  batch_size=16, block_size=512, max_steps=200_000, warmup_steps=300, eval_interval=500,
+                  eval_windows=40),
 }
 
 

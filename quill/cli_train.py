@@ -26,7 +26,8 @@ from .cli_common import (
     require_train_extra,
 )
 
-LM_PRESETS = ("small", "tiny")  # model/train.py's PRESETS (importing it imports torch); a test keeps them equal
+# model/train.py's PRESETS (importing it imports torch); a test keeps them equal
+LM_PRESETS = ("small", "tiny", "medium", "large")
 DOC_PRESETS = ("small", "tiny")  # model/train_doc.py's PRESETS
 PRESET_DEFAULT = " (default: the --preset's)"
 CORPUS_HINT = "build one with `quill corpus` (or give --source DIR)"
@@ -125,7 +126,8 @@ def _add_overrides(p, table) -> None:
 def add_train(sub) -> None:
     p = add_command(sub, "train", "train the code LM (needs the [train] extra)")
     p.add_argument("--preset", default="small", choices=LM_PRESETS,
-                   help="tiny: seconds, for tests; small: the shipped model's size")
+                   help="tiny: seconds, for tests; small: the shipped model's size (4x256); medium (6x320) and "
+                        "large (8x384): bigger shapes, see BENCHMARKS.md 'Size and speed'")
     p.add_argument("--corpus", default="runs/corpus", help="corpus folder made by `quill corpus`")
     p.add_argument("--tokenizer", default="runs/tokenizer.json", help="tokenizer made by `quill tokenizer`")
     p.add_argument("--out", default="runs/lm", help="output folder (checkpoints, final weights, summary)")

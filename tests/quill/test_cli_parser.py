@@ -25,7 +25,7 @@ def test_help_shows_defaults_and_choices_without_saying_them_twice(monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # argparse wraps to the terminal width: one option per line
     help_text = {name: parser.format_help() for name, parser in subcommands().items()}
     assert "(default: runs/corpus)" in help_text["corpus"]
-    assert "{small,tiny}" in help_text["train"] and "(default: small)" in help_text["train"]
+    assert "{small,tiny,medium,large}" in help_text["train"] and "(default: small)" in help_text["train"]
     assert "(default: the --preset's)" in help_text["train"]  # values the preset sets
     assert "{DEBUG,INFO,WARNING,ERROR,CRITICAL}" in help_text["serve"] and "(default: WARNING)" in help_text["serve"]
     assert "(default: 2087)" in help_text["serve"]
