@@ -1,6 +1,10 @@
 """Add the docstring model (a Seq2Seq checkpoint) to a bundle folder: doc_encoder.onnx, doc_decoder.onnx,
 doc_reference.npz, their sha256 in manifest["files"] and a manifest["docstring"] section.
 
+"source_format" (lsp_server/doc_format.py's SOURCE_FORMAT) comes from the training summary: a model trained on
+sources with a project-context header says so, and the server builds its input the same way; a model without
+it (older checkpoints, the shipped one) is given plain code.
+
 The code LM and the docstring model are trained separately, so this works on an existing bundle too: the
 manifest is rewritten with the new files and everything else kept.
 """
@@ -144,6 +148,7 @@ def add_docstring_model(ckpt_dir: Path, bundle_dir: Path, int8: bool = True, tra
         "eos_token": EOS_TOKEN,
         "max_source_tokens": min(MAX_SOURCE_TOKENS, cfg.max_seq_len),
         "tokenizer_sha256": tok_sha,
+        **({"source_format": summary["source_format"]} if summary.get("source_format") else {}),
         "training": _scalars(summary),
         "metrics": {**{k: summary[k] for k in TRAINING_METRICS if k in summary},
                     **_scalars(summary.get("metrics") or {}), **measured, **(metrics or {})},

@@ -5,7 +5,10 @@ Every `def` with a docstring is a candidate: top-level functions, methods and ne
 written — decorators, signature, body, nested definitions with their own docstrings — with its own
 docstring statement (and the blank lines right after it) removed, then dedented; it still parses. The
 target is `first_sentence(docstring)`, the same summary the `quill eval` docstring metric compares.
-Code is kept whole here; the trainer truncates its tokens to the first 256 (model/train_doc.py).
+Code is kept whole here; the trainer truncates its tokens to the first 256 (model/train_doc.py). Each pair
+also carries its project context, as the server finds it (lsp_server/doc_format.py): the enclosing class's
+name and the summaries of up to 3 similar documented functions of the same file or folder (`neighbours`).
+The summary rules live in lsp_server/doc_format.py, so the server's neighbours follow them too.
 
 Rules, checked in this order; the first that applies drops the function and is counted under its name:
 
@@ -29,112 +32,42 @@ Rules, checked in this order; the first that applies drops the function and is c
 - ``duplicate``: the same dedented code was already kept in this split (overloads, copied methods).
 - ``in_train``: (val only, when given the train pairs' codes) the same code is in the train pairs.
 
-Deterministic: files in split order, functions in source order; no randomness.
+After those rules, each package (model.corpus.package_of) keeps at most `max_pairs_per_package` pairs
+(``package_capped``): torch, onnx and fontTools would otherwise dominate.
+
+Deterministic: files in split order, functions in source order; the folder samples of add_neighbours and the
+package cap are seeded.
 """
 from __future__ import annotations
 
 import ast
-import inspect
-import re
+import posixpath
+import random
 import textwrap
 from collections import Counter
 from pathlib import Path
 
 import tree_sitter
 
-from lsp_server.syntax.definitions import docstring_node
+from lsp_server.doc_format import (
+    SAME_CLASS,
+    SAME_FILE,
+    SAME_FOLDER,
+    first_sentence,
+    identifier_words,
+    rank_neighbours,
+    summary_reason,
+)
+from lsp_server.syntax.definitions import docstring_node, enclosing_class
 from lsp_server.syntax.documents import parse
 from lsp_server.syntax.queries import load_query
 
-from .corpus import load_split
+from .corpus import load_split, package_of
 
-MIN_WORDS, MAX_WORDS = 3, 40
-MIN_ASCII_LETTERS, MIN_WORDLIKE = 0.6, 0.5
 RULES = ("no_docstring", "not_text", "stub", "inline_docstring", "doctest_only", "empty", "signature_only",
          "fields_only", "boilerplate", "reference_only", "too_short", "too_long", "noise", "duplicate", "in_train")
-
-# Sentence end as in the `quill eval` metric: . ! or ? then white space or the end, not after these.
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "resp.", "no.")
-_SIGNATURE = re.compile(r"[\w.]+\(.*\)\s*(->\s*\S.*)?")         # `S.find(sub[, start]) -> int`
-_FIELD = re.compile(r"(:\w|@\w|>>>|\.\. )")                     # reST/epydoc field, doctest, directive
-_SECTION = re.compile(r"(args|arguments|parameters|params|keyword args|other parameters|returns?|yields?|"
-                      r"raises|examples?|notes?|attributes|see also|references|warnings?|todo)\s*:?", re.I)
-_UNDERLINE = re.compile(r"(-{3,}|={3,}|~{3,})")
-_BOILERPLATE = re.compile(
-    r"(todo|fixme|xxx|tbd)\b|.*\bdocstring for\b|(insert|add|write|enter) (a |the )?(docstring|description|"
-    r"summary)|(\w+ )?(auto-?generated|generated (by|with))\b|(summary|description|short description|"
-    r"undocumented|not documented|no docstring|missing docstring|placeholder|docstring)\W*$", re.I)
-_REFERENCE = re.compile(r"(see\b(?! (if|whether))|alias (for|of)\b|same as\b|deprecated\b|refer to\b|"
-                        r"copied from\b|inherited from\b)", re.I)
-_WORDLIKE = re.compile(r"[(\"'`]*[A-Za-z][a-z]*(['-][a-z]+)*[.,;:!?)\"'`]*")
-
-
-def _summary_lines(lines: list[str]) -> list[str]:
-    """The first paragraph's lines: up to a blank line, a field list, a section header or a doctest."""
-    para: list[str] = []
-    for i, line in enumerate(lines):
-        text = line.strip()
-        if not text:
-            if para:
-                break
-            continue
-        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        if _FIELD.match(text) or _SECTION.fullmatch(text) or _UNDERLINE.fullmatch(following):
-            break
-        para.append(text)
-    return para
-
-
-def _drop_signature(lines: list[str]) -> list[str]:
-    """Lines without a leading copied signature (`f(x) -> y`) and the `--` / blank lines after it."""
-    if not lines or not _SIGNATURE.fullmatch(lines[0].strip()):
-        return lines
-    rest = lines[1:]
-    while rest and rest[0].strip() in ("", "--"):
-        rest = rest[1:]
-    return rest
-
-
-def first_sentence(docstring: str) -> str:
-    """A docstring's summary: its first paragraph up to the first sentence end, on one line.
-
-    The paragraph ends at a blank line, a field list (`:param`), a section header (`Args:`, numpy's
-    underlined `Parameters`) or a doctest; a leading copied signature line (`f(x) -> y`) is skipped.
-    """
-    lines = _drop_signature(inspect.cleandoc(docstring.expandtabs(8)).splitlines())
-    line = " ".join(" ".join(_summary_lines(lines)).split())
-    for match in _SENTENCE_END.finditer(line):
-        end = match.end()
-        if not line[:end].lower().endswith(_ABBREVIATIONS):
-            return line[:end]
-    return line
-
-
-def summary_reason(docstring: str, summary: str) -> str | None:
-    """Which docstring rule drops this (docstring, summary), or None when the pair is kept."""
-    lines = [line.strip() for line in inspect.cleandoc(docstring).splitlines() if line.strip()]
-    if lines and lines[0].startswith(">>>"):
-        return "doctest_only"
-    if not lines:
-        return "empty"
-    if not summary:
-        return "signature_only" if _SIGNATURE.fullmatch(lines[0]) else "fields_only"
-    if _BOILERPLATE.match(summary):
-        return "boilerplate"
-    if _REFERENCE.match(summary):
-        return "reference_only"
-    words = summary.split()
-    if len(words) < MIN_WORDS:
-        return "too_short"
-    if len(words) > MAX_WORDS:
-        return "too_long"
-    nonspace = [c for c in summary if not c.isspace()]
-    letters = sum(c.isascii() and c.isalpha() for c in nonspace)
-    wordlike = sum(bool(_WORDLIKE.fullmatch(w)) for w in words)
-    if letters < MIN_ASCII_LETTERS * len(nonspace) or wordlike < MIN_WORDLIKE * len(words):
-        return "noise"
-    return None
+MAX_PAIRS_PER_PACKAGE = 1500  # torch, onnx and fontTools alone would otherwise be a third of the pairs
+MAX_FOLDER_CANDIDATES = 300   # neighbours of a pair are looked for among this many pairs of its folder (seeded)
 
 
 def _is_stub(body: tree_sitter.Node, doc: tree_sitter.Node) -> bool:
@@ -190,12 +123,16 @@ def _function_pair(data: bytes, fn: tree_sitter.Node) -> tuple[dict | None, str 
     if reason:
         return None, reason
     name = fn.child_by_field_name("name")
+    cls = enclosing_class(fn)
+    cls_name = cls.child_by_field_name("name") if cls is not None else None
     return {"name": name.text.decode("utf-8", "replace") if name else "", "line": fn.start_point[0] + 1,
-            "code": code, "summary": summary}, None
+            "code": code, "summary": summary,
+            "class_name": cls_name.text.decode("utf-8", "replace") if cls_name is not None else None}, None
 
 
 def extract_pairs(source: str, path: str = "", counts: Counter | None = None) -> list[dict]:
-    """Pairs {"path", "name", "line", "code", "summary"} of every function in source, in source order.
+    """Pairs {"path", "name", "line", "code", "summary", "class_name"} of every function in source, in source
+    order ("class_name": the class whose body holds the definition, else None).
 
     Dropped functions are counted in `counts` under their rule (duplicates are left to build_pairs).
     """
@@ -216,8 +153,49 @@ def extract_pairs(source: str, path: str = "", counts: Counter | None = None) ->
     return pairs
 
 
-def build_pairs(corpus_dir: Path | str, split: str, exclude_codes: set[str] = frozenset()) -> tuple[list[dict], dict]:
-    """All kept pairs of one corpus split and the counts per rule ("functions" seen, "kept")."""
+def add_neighbours(pairs: list[dict], seed: int = 0) -> None:
+    """Set each pair's "neighbours": lsp_server.doc_format.rank_neighbours over the other pairs of its file
+    (SAME_CLASS or SAME_FILE) and of its folder (SAME_FOLDER; at most MAX_FOLDER_CANDIDATES of them, a
+    seeded sample per folder), never the pair itself."""
+    words = [identifier_words(p["code"]) for p in pairs]
+    by_folder: dict[str, list[int]] = {}
+    by_file: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        by_folder.setdefault(posixpath.dirname(p["path"]), []).append(i)
+        by_file.setdefault(p["path"], []).append(i)
+    for folder, members in by_folder.items():
+        pool = members
+        if len(members) > MAX_FOLDER_CANDIDATES:
+            pool = sorted(random.Random(f"{seed}:{folder}").sample(members, MAX_FOLDER_CANDIDATES))
+        for i in members:
+            path, cls = pairs[i]["path"], pairs[i].get("class_name")
+            candidates = [(pairs[j]["summary"], words[j],
+                           SAME_CLASS if cls is not None and pairs[j].get("class_name") == cls else SAME_FILE)
+                          for j in by_file[path] if j != i]
+            candidates += [(pairs[j]["summary"], words[j], SAME_FOLDER) for j in pool if pairs[j]["path"] != path]
+            pairs[i]["neighbours"] = rank_neighbours(words[i], candidates)
+
+
+def cap_packages(pairs: list[dict], max_per_package: int, seed: int = 0) -> tuple[list[dict], int]:
+    """(pairs with at most max_per_package per package (model.corpus.package_of; a seeded choice, source
+    order kept; 0 = no cap), how many were dropped)."""
+    if max_per_package <= 0:
+        return pairs, 0
+    by_package: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        by_package.setdefault(package_of(p["path"]), []).append(i)
+    dropped: set[int] = set()
+    for package, members in by_package.items():
+        if len(members) > max_per_package:
+            keep = set(random.Random(f"{seed}:{package}").sample(members, max_per_package))
+            dropped.update(i for i in members if i not in keep)
+    return [p for i, p in enumerate(pairs) if i not in dropped], len(dropped)
+
+
+def build_pairs(corpus_dir: Path | str, split: str, exclude_codes: set[str] = frozenset(),
+                max_pairs_per_package: int = MAX_PAIRS_PER_PACKAGE, seed: int = 0) -> tuple[list[dict], dict]:
+    """All kept pairs of one corpus split, with their neighbours (add_neighbours: chosen among every kept pair,
+    before the package cap), and the counts per rule ("functions" seen, "package_capped", "kept")."""
     counts: Counter = Counter()
     seen: set[str] = set()
     kept = []
@@ -230,5 +208,8 @@ def build_pairs(corpus_dir: Path | str, split: str, exclude_codes: set[str] = fr
             else:
                 seen.add(pair["code"])
                 kept.append(pair)
-    counts["kept"] = len(kept)
-    return kept, {"functions": counts["functions"], **{r: counts[r] for r in RULES}, "kept": len(kept)}
+    add_neighbours(kept, seed)
+    kept, capped = cap_packages(kept, max_pairs_per_package, seed)
+    return kept, {"functions": counts["functions"], **{r: counts[r] for r in RULES}, "package_capped": capped,
+                  "kept": len(kept), "with_class": sum(p["class_name"] is not None for p in kept),
+                  "with_neighbours": sum(bool(p["neighbours"]) for p in kept)}

@@ -7,7 +7,9 @@ encoder copied from an MLM checkpoint (`init_encoder`); the decoder init depends
 two ablation arms differ only in where the encoder starts.
 
 Formats (the serving side must build the same):
-- source: `encode(code)[:max_src]`, no special tokens; padding is masked (`src_mask`, True on real tokens).
+- source: `encode(doc_source(code, class_name, neighbours))[:max_src]` (lsp_server/doc_format.py: a `# class`
+  line and `# see:` lines of similar functions' summaries before the code; manifest source_format
+  "context-v1"), no special tokens; padding is masked (`src_mask`, True on real tokens).
 - target: `<docstring>` summary `<eos>`; the decoder reads target[:-1] and predicts target[1:].
 
 MLM: BERT-style 80/10/10. 15% of the non-special tokens are chosen; of those 80% become `<mask>`, 10% a
@@ -28,12 +30,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lsp_server.doc_format import SOURCE_FORMAT, doc_source
 from model.train import TrainState, lr_at, make_optimizer, save_checkpoint, time_left
 
 from .corpus import load_split
 from .curves import LOSS_CURVES, plot_loss_curves
 from .data import eval_windows, plain_stream, sample_batch
-from .docpairs import build_pairs
+from .docpairs import MAX_PAIRS_PER_PACKAGE, build_pairs
 from .seq2seq import Seq2Seq, load_seq2seq
 from .tokenizer import EOS, PAD, SPECIAL_TOKENS, load_tokenizer
 from .transformer import ModelConfig, save_model
@@ -65,6 +68,7 @@ class DocTrainConfig:
     block_size: int = 256          # MLM window
     max_src: int = 256             # code tokens kept from the start of a function
     max_tgt: int = 64              # target tokens, <docstring> and <eos> included
+    max_pairs_per_package: int = MAX_PAIRS_PER_PACKAGE  # finetune: pairs kept per package; 0 = no cap
     mask_rate: float = 0.15
     label_smoothing: float = 0.1   # train loss only; val loss is plain cross-entropy
     stream_mb: float = 20.0        # MLM: tokenize this many MB of train code (seeded file order); 0 = all
@@ -127,9 +131,11 @@ def seq2seq_loss(model: Seq2Seq, batch: dict, smoothing: float = 0.0) -> tuple[t
 
 
 def encode_pairs(pairs: list[dict], tok, max_src: int, max_tgt: int) -> list[tuple[list[int], list[int]]]:
-    """(source ids, target ids) per pair: code truncated from the start; <docstring> summary <eos>."""
+    """(source ids, target ids) per pair: doc_source (context header, then code) truncated from the start;
+    <docstring> summary <eos>. A pair without "class_name"/"neighbours" is plain code."""
     doc, eos = tok.token_to_id(DOC), tok.token_to_id(EOS)
-    codes = tok.encode_batch([p["code"] for p in pairs], add_special_tokens=False)
+    sources = [doc_source(p["code"], p.get("class_name"), p.get("neighbours") or []) for p in pairs]
+    codes = tok.encode_batch(sources, add_special_tokens=False)
     sums = tok.encode_batch([p["summary"] for p in pairs], add_special_tokens=False)
     return [(c.ids[:max_src], [doc, *s.ids[:max_tgt - 2], eos]) for c, s in zip(codes, sums)]
 
@@ -220,8 +226,9 @@ def _mlm_data(cfg: DocTrainConfig, tok, log):
 
 def _finetune_data(cfg: DocTrainConfig, tok, log):
     """(next_batch, val batches, info) of the fine-tuning stage."""
-    train_pairs, train_counts = build_pairs(cfg.corpus, "train")
-    val_pairs, val_counts = build_pairs(cfg.corpus, "val", exclude_codes={p["code"] for p in train_pairs})
+    cap = dict(max_pairs_per_package=cfg.max_pairs_per_package, seed=cfg.seed)
+    train_pairs, train_counts = build_pairs(cfg.corpus, "train", **cap)
+    val_pairs, val_counts = build_pairs(cfg.corpus, "val", exclude_codes={p["code"] for p in train_pairs}, **cap)
     log(f"pairs: train {train_counts}\n       val {val_counts}")
     if not train_pairs or not val_pairs:
         raise ValueError(f"{cfg.corpus} gives {len(train_pairs)} train and {len(val_pairs)} val pairs; need both")
@@ -236,7 +243,8 @@ def _finetune_data(cfg: DocTrainConfig, tok, log):
         return collate(queue.pop(), pad)
 
     val = [collate(b, pad) for b in length_batches(val_items, cfg.batch_size, None)]
-    info = {"pairs": {"train": train_counts, "val": val_counts}, "val_pairs_evaluated": len(val_items),
+    info = {"source_format": SOURCE_FORMAT, "pairs": {"train": train_counts, "val": val_counts},
+            "val_pairs_evaluated": len(val_items),
             "mean_src_tokens": round(sum(len(s) for s, _ in items) / len(items), 1)}
     return next_batch, val, info
 

@@ -221,6 +221,8 @@ DOC_OVERRIDES = [
     ("batch-size", positive_int, "examples per step"),
     ("block-size", positive_int, "tokens per MLM window"),
     ("max-src", positive_int, "code tokens kept from the start of a function"),
+    ("max-pairs-per-package", count, "finetune: (function, docstring) pairs kept per package, a seeded choice "
+     "(0 = no cap)"),
     ("eval-items", count, "val windows (mlm) or pairs (finetune); 0 = 64 windows / all pairs"),
     ("label-smoothing", fraction, "label smoothing of the train loss"),
     ("stream-mb", non_negative, "mlm: MB of train code tokenized (0 = all)"),

@@ -4,7 +4,9 @@ Pipeline: find_definition (definitions.py) -> summarize (the bundle's docstring 
 has one, else the code LM; when the model gives nothing usable or only restates the name, the person's own
 summary when regenerating, else the `_summary_` placeholder) -> describe (parameters, returns: descriptions.py)
 -> render_docstring (google | numpy | sphinx, docstring_render.py) -> docstring_edit (insert or replace,
-checked to parse).
+checked to parse). A docstring model trained with project context (manifest source_format "context-v1") reads
+doc_format.doc_source: the class name and the summaries of up to 3 similar documented functions of the same
+document and the workspace (doc_context), then the code.
 """
 from __future__ import annotations
 
@@ -13,11 +15,19 @@ import textwrap
 import time
 from dataclasses import dataclass
 
+from ..doc_format import (
+    SAME_CLASS,
+    SAME_FILE,
+    doc_source,
+    identifier_words,
+    rank_neighbours,
+)
 from ..inline.prompt import CHARS_PER_TOKEN_BOUND
+from ..project.doc_summaries import ProjectSummaries, file_summaries
 from ..runtime.cancel import Cancelled, CancelToken
 from ..runtime.docstring_model import BeamOptions, DocstringModel
 from ..runtime.engine import Engine
-from ..syntax.definitions import CLASS, DefinitionInfo, find_definition
+from ..syntax.definitions import CLASS, DefinitionInfo, enclosing_class, find_definition
 from ..syntax.docstring_fields import (
     PARAMS,
     RAISES,
@@ -129,11 +139,17 @@ def clean_summary(raw: str) -> str | None:
     return text[0].upper() + text[1:] + ("" if text[-1] in ".!?" else ".")
 
 
-def _decorated_start(doc: Document, info: DefinitionInfo) -> int:
-    """Offset of the definition's first decorator (info.start leaves decorators out)."""
+def _definition_node(doc: Document, info: DefinitionInfo):
+    """The function_definition or class_definition node of info (None if the tree has none there)."""
     node = doc.node_at_offset(info.start)
     while node is not None and node.type not in ("function_definition", "class_definition"):
         node = node.parent
+    return node
+
+
+def _decorated_start(doc: Document, info: DefinitionInfo) -> int:
+    """Offset of the definition's first decorator (info.start leaves decorators out)."""
+    node = _definition_node(doc, info)
     if node is not None and node.parent is not None and node.parent.type == "decorated_definition":
         return doc.offset_of_byte(node.parent.start_byte)
     return info.start
@@ -158,15 +174,36 @@ def definition_source(doc: Document, info: DefinitionInfo, max_chars: int) -> st
     return textwrap.dedent(code)[:max_chars].rstrip() + "\n"
 
 
+def doc_context(doc: Document, info: DefinitionInfo, code: str,
+                project: ProjectSummaries | None = None) -> tuple[str | None, list[str]]:
+    """(class name, neighbour summaries) of a function, as model/docpairs.py gives its training pairs: the
+    class whose body holds it, and doc_format.rank_neighbours over the document's other documented functions
+    (its own docstring never) and the workspace's (`project`, which leaves this document out)."""
+    node = _definition_node(doc, info)
+    cls = enclosing_class(node) if node is not None else None
+    name = cls.child_by_field_name("name") if cls is not None else None
+    class_name = name.text.decode("utf-8", "replace") if name is not None else None
+    own = node.start_byte if node is not None else -1
+    candidates = [(e.summary, e.words, SAME_CLASS if class_name and e.class_name == class_name else SAME_FILE)
+                  for e in file_summaries(doc.text, doc.tree) if e.start_byte != own]
+    if project is not None:
+        candidates += project.candidates()
+    return class_name, rank_neighbours(identifier_words(code), candidates)
+
+
 def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
                   cancel: CancelToken | None = None, doc_model: DocstringModel | None = None,
-                  beam: int = 4, min_score: float | None = None) -> tuple[str, str, bool]:
+                  beam: int = 4, min_score: float | None = None,
+                  summaries: ProjectSummaries | None = None) -> tuple[str, str, bool]:
     """(raw text, source, confident) of the model that summarizes this definition: the docstring model
     for functions and methods when the bundle has one (it was trained on functions only), else the code
     LM; ("", "none", False) without a model or when cancelled. With `min_score`, the docstring model is
-    confident only when its length-normalized beam log-probability reaches it."""
+    confident only when its length-normalized beam log-probability reaches it. A docstring model trained
+    with context reads doc_context's header before the code (`summaries`: the workspace's)."""
     if doc_model is not None and info.kind != CLASS:
         code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
+        if doc_model.uses_context:
+            code = doc_source(code, *doc_context(doc, info, code, summaries))
         deadline = time.monotonic() + SUMMARY_TIMEOUT_S
         try:
             found = doc_model.search(code, BeamOptions(beam, max_new_tokens), cancel, deadline)
@@ -220,9 +257,10 @@ def choose_summary(info: DefinitionInfo, raw: str, source: str, confident: bool,
 
 def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
               cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4,
-              min_score: float | None = None) -> Summary:
+              min_score: float | None = None, summaries: ProjectSummaries | None = None) -> Summary:
     """The summary line a model writes for the definition (model_summary, cleaned), else choose_summary's."""
-    raw, source, confident = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score)
+    raw, source, confident = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score,
+                                           summaries)
     return choose_summary(info, raw, source, confident, own_summary(doc, info))
 
 
@@ -243,15 +281,17 @@ def docstring_edit(doc: Document, info: DefinitionInfo, text: str) -> Edit:
 def suggest_docstring(doc: Document, offset: int, engine: Engine | None, style: str = "google",
                       max_new_tokens: int = 48, cancel: CancelToken | None = None,
                       doc_model: DocstringModel | None = None, beam: int = 4,
-                      min_score: float | None = None, project: ProjectDocs | None = None) -> DocstringSuggestion | None:
+                      min_score: float | None = None, project: ProjectDocs | None = None,
+                      summaries: ProjectSummaries | None = None) -> DocstringSuggestion | None:
     """The docstring for the definition whose name is at offset; None off a name or if the edit breaks.
 
     `project`: the workspace's documented parameters (descriptions.py); a docstring being replaced keeps
-    the descriptions it already had."""
+    the descriptions it already had. `summaries`: the workspace's documented functions (the neighbours of
+    a docstring model trained with context)."""
     info = find_definition(doc, offset)
     if info is None:
         return None
-    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score)
+    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score, summaries)
     described = describe(info, own_fields(doc, info), project)
     text = render_docstring(info, summary.text, style, described)
     edit = docstring_edit(doc, info, text)

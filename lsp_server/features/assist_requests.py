@@ -18,6 +18,7 @@ from ..assists.docstring_render import snippet_text
 from ..assists.docstring_update import Completion, complete_docstring, docstring_actions
 from ..assists.docstrings import DocstringSuggestion, suggest_docstring
 from ..assists.filler import is_placeholder
+from ..project.doc_summaries import ProjectSummaries
 from ..server.language_server import QuillServer
 from ..syntax.definitions import DefinitionInfo, find_definition
 from ..syntax.documents import Document
@@ -50,7 +51,8 @@ async def docstring_for(ls: QuillServer, uri: str, position: types.Position, kin
     engine = await ls.wait_engine()  # None: the summary is a placeholder, the rest still works
     cfg = ls.config.docstring
     suggest = partial(suggest_docstring, doc_model=ls.doc_model, beam=cfg.beam, min_score=cfg.min_score,
-                      project=project_docs(ls, snapshot))  # doc_model: loaded with engine
+                      project=project_docs(ls, snapshot),  # doc_model: loaded with engine
+                      summaries=ProjectSummaries(ls.project.doc_summaries, ls.project.document_key(snapshot.uri)))
     found = await ls.run_inference(snapshot, f"docstring.{kind}", suggest, snapshot, offset, engine,
                                    cfg.style, cfg.max_new_tokens)
     return None if found is None else (found, snapshot)

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from .doc_summaries import DocSummaries
 from .index import EncodeBatch, IndexLimits, ProjectIndex
 from .param_docs import ParamDocs
 from .snippets import SnippetIndex
@@ -60,6 +61,7 @@ class WorkspaceIndex:
         self.snippets: SnippetIndex | None = None
         self.with_snippets = False  # build self.snippets at the next start()
         self.param_docs = ParamDocs()  # documented parameter names -> descriptions, for docstrings
+        self.doc_summaries = DocSummaries()  # documented functions' summaries: the docstring model's neighbours
         self.roots: list[Path] = []
         self._rules: dict[Path, IgnoreRules] = {}
         self._open: dict[str, str] = {}  # open .py document path -> its newest text (inside a folder or not)
@@ -130,6 +132,7 @@ class WorkspaceIndex:
         if keys:
             self.executor.submit(self.symbols.remove, *keys)
             self.executor.submit(self.param_docs.remove, *keys)
+            self.executor.submit(self.doc_summaries.remove, *keys)
         if keys and self.index is not None:
             self.executor.submit(self.index.remove, keys)
             if self.snippets is not None:
@@ -163,6 +166,7 @@ class WorkspaceIndex:
         self.snippets = snippets = SnippetIndex() if self.with_snippets else None
         self.symbols.clear(keep=set(self._open))
         self.param_docs.clear(keep=set(self._open))
+        self.doc_summaries.clear(keep=set(self._open))
         found = walk_workspace(roots, self.walk_limits)
         self.messages = list(found.messages) + [f"skipped {n} ({why})" for why, n in found.skipped.items() if n]
         for message in found.messages:
@@ -180,6 +184,7 @@ class WorkspaceIndex:
                     batch.append((str(path), text))
                     self.symbols.update(str(path), root, text)
                     self.param_docs.update(str(path), text)
+                    self.doc_summaries.update(str(path), text)
             index.update(batch)
             if snippets is not None:
                 snippets.update(batch)
@@ -208,6 +213,7 @@ class WorkspaceIndex:
                 inside.append((key, text))
             if indexable or root is None:  # open documents outside the folders count too (not excluded ones)
                 self.param_docs.update(key, text)
+                self.doc_summaries.update(key, text)
         if self.index is not None and inside:
             self.index.update(inside)
             if self.snippets is not None:
@@ -217,6 +223,7 @@ class WorkspaceIndex:
         """A closed document outside the folders: its descriptions go (one inside is read again from disk)."""
         if self._root_for(Path(key)) is None:
             self.param_docs.remove(key)
+            self.doc_summaries.remove(key)
 
     def _reread(self, paths: list[Path]) -> None:
         if self.index is None:
@@ -233,9 +240,11 @@ class WorkspaceIndex:
             if text is not None:
                 self.symbols.update(str(path), root, text)
                 self.param_docs.update(str(path), text)
+                self.doc_summaries.update(str(path), text)
             else:
                 self.symbols.remove(str(path))
                 self.param_docs.remove(str(path))
+                self.doc_summaries.remove(str(path))
         self.index.update(update)
         self.index.remove(gone)
         if self.snippets is not None:

@@ -5,6 +5,10 @@ cross-attention keys/values (B=1); they are tiled to the beam width once and eve
 first rows it needs. Decoding starts from `<docstring>` and ends at `<eos>`. Beam search keeps `beam`
 hypotheses, bans n-grams a hypothesis already contains, ranks finished ones by log-probability divided by
 length, and checks cancellation (and a deadline) between steps. Beam width 1 is greedy decoding.
+
+The source is the function's code, or with manifest "source_format": "context-v1" (lsp_server/doc_format.py)
+the code after a header of project context; `uses_context` says which one the caller builds. A bundle without
+the key (the shipped one) is given plain code.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Callable
 import numpy as np
 from tokenizers import Tokenizer
 
+from ..doc_format import SOURCE_FORMAT
 from ..errors import BundleCorrupt, ModelUnavailable
 from .bundles import Bundle, load_bundle
 from .cancel import CancelToken
@@ -164,6 +169,8 @@ class DocstringModel:
         self.n_heads, self.head_dim = check_model_config(cfg, f"{bundle.path}/manifest.json (docstring)")
         self.max_seq_len = int(cfg["max_seq_len"])
         self.max_source_tokens = min(int(section["max_source_tokens"]), self.max_seq_len)
+        # Trained on doc_format.doc_source (class and neighbour summaries before the code), else plain code.
+        self.uses_context = section.get("source_format") == SOURCE_FORMAT
         self.tokenizer = tokenizer or bundle_tokenizer(bundle)
         special = {name: int(i) for name, i in bundle.special_tokens.items()}
         self.bos_id, self.eos_id = special[section["bos_token"]], special[section["eos_token"]]

@@ -3,7 +3,9 @@
 Each top-level folder of the corpus is a project (quill.evaluation.projects.project_of). For a sampled
 function, the server's description sources (lsp_server.assists.descriptions) see its project as indexed, with
 the function's own file replaced by that file without the function's docstring: the rest of the project,
-never the answer. The reference is each parameter's description in the hidden docstring.
+never the answer. The reference is each parameter's description in the hidden docstring. The same tables hold
+each project's documented functions (lsp_server.project.doc_summaries), the neighbours a docstring model trained
+with context reads: the sampled file is read from its text without the hidden docstring, never from the table.
 
 Keys: docstring_param_coverage (share of documented parameters given a description that is not a placeholder),
 the same where the rest of the project documents that name (docstring_param_coverage_known), docstring_param_bleu4
@@ -18,6 +20,7 @@ from pathlib import Path
 from lsp_server.assists.descriptions import PLACEHOLDER, ProjectDocs, describe
 from lsp_server.assists.docstring_render import Descriptions, render_docstring
 from lsp_server.assists.filler import filler_lines
+from lsp_server.project.doc_summaries import DocSummaries, ProjectSummaries
 from lsp_server.project.param_docs import (
     ParamDocs,
     clean_description,
@@ -40,18 +43,25 @@ from quill.evaluation.samples import (
 
 @dataclass
 class ProjectTables:
-    """One ParamDocs table per project of the corpus, keyed like SourceFile.uri."""
+    """One ParamDocs and one DocSummaries table per project of the corpus, keyed like SourceFile.uri."""
     tables: dict[str, ParamDocs] = field(default_factory=dict)
+    summaries: dict[str, DocSummaries] = field(default_factory=dict)
 
     @classmethod
     def build(cls, root: Path) -> "ProjectTables":
         tables: dict[str, ParamDocs] = {}
+        summaries: dict[str, DocSummaries] = {}
         for path in python_files(root):
             text, _ = read_source(path)
             if text is not None:
                 rel = path.relative_to(root).as_posix()
                 tables.setdefault(project_of(rel), ParamDocs()).update(SourceFile(rel, "").uri, text)
-        return cls(tables)
+                summaries.setdefault(project_of(rel), DocSummaries()).update(SourceFile(rel, "").uri, text)
+        return cls(tables, summaries)
+
+    def summaries_for(self, source: SourceFile) -> ProjectSummaries:
+        """The project's documented functions as a request in source sees them (its own file left out)."""
+        return ProjectSummaries(self.summaries.get(project_of(source.rel), DocSummaries()), source.uri)
 
     def docs_for(self, source: SourceFile, doc: Document) -> ProjectDocs:
         """The sources a request in doc (source's text without the sampled docstring) sees."""

@@ -13,6 +13,7 @@ from lsp_server.assists.descriptions import PLACEHOLDER
 from lsp_server.assists.docstrings import Summary, choose_summary, model_summary
 from lsp_server.config import DocstringConfig
 from lsp_server.errors import QuillError
+from lsp_server.project.doc_summaries import ProjectSummaries
 from lsp_server.runtime.bundles import Bundle
 from lsp_server.runtime.docstring_model import DocstringModel
 from lsp_server.runtime.engine import Engine
@@ -66,12 +67,14 @@ def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
 
 
 def summary_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
-                config: DocstringConfig | None = None) -> tuple[Summary, str]:
-    """(the summary the server would put in the docstring, the model's raw text)."""
+                config: DocstringConfig | None = None,
+                summaries: ProjectSummaries | None = None) -> tuple[Summary, str]:
+    """(the summary the server would put in the docstring, the model's raw text); `summaries`: the project's
+    documented functions, the neighbours of a docstring model trained with context."""
     config = config or DocstringConfig()
     doc_model = models.doc_model if which == SEQ2SEQ else None
     raw, source, confident = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
-                                           beam=config.beam, min_score=config.min_score)
+                                           beam=config.beam, min_score=config.min_score, summaries=summaries)
     return choose_summary(info, raw, source, confident), raw
 
 
@@ -91,14 +94,18 @@ def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, whi
 
 def _one(models: BundleModels, sample: FunctionSample, which: str, config: DocstringConfig,
          params: ParamScores, tables: ProjectTables | None) -> tuple[str, str, str]:
-    """(shown first sentence, source, the model's own first sentence) of one sample; scores its parameters."""
+    """(shown first sentence, source, the model's own first sentence) of one sample; scores its parameters.
+
+    The model sees the file without the sample's docstring and the rest of its project (the file's own entry
+    in the project tables is left out), as the server would: the hidden docstring is never a neighbour."""
     text = without_docstring(sample)
     doc = Document(sample.source.uri, text) if text is not None else None
     try:
         info = find_definition(doc, sample.info.name_start) if doc is not None else None
         if info is None:
             return "", "none", ""
-        summary, raw = summary_for(models, doc, info, which, config)
+        summaries = tables.summaries_for(sample.source) if tables is not None else None
+        summary, raw = summary_for(models, doc, info, which, config, summaries)
     except QuillError:  # InputTooComplex: nothing would be shown
         return "", "none", ""
     project = tables.docs_for(sample.source, doc) if tables is not None else None

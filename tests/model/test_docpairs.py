@@ -143,3 +143,59 @@ def test_build_pairs_uses_the_split_dedups_and_keeps_val_out_of_train(tmp_path):
     assert [p["path"] for p in train] == ["a"] and train_counts["duplicate"] == 1 and train_counts["kept"] == 1
     val, val_counts = build_pairs(tmp_path, "val", exclude_codes={p["code"] for p in train})
     assert [p["name"] for p in val] == ["g"] and val_counts["in_train"] == 1
+
+
+GRAPH = '''class Graph:
+    def add_node(self, node):
+        """Add a single node and update its attributes."""
+        self._nodes[node] = {}
+        return node
+
+    def add_edge(self, u, v):
+        """Add an edge between u and v, adding the nodes too."""
+        self.add_node(u)
+        self.add_node(v)
+        self._adj[u][v] = {}
+
+    def number_of_nodes(self):
+        """Return the number of nodes in the graph."""
+        return len(self._nodes)
+
+
+def parse_config(path):
+    """Read the configuration file at path."""
+    with open(path) as fh:
+        return fh.read()
+'''
+
+
+def write_split(folder, files: dict[str, str], split: str = "train") -> None:
+    (folder / f"{split}.jsonl").write_text("".join(json.dumps({"path": p, "text": t}) + "\n" for p, t in files.items()))
+
+
+def test_pairs_carry_their_class_and_neighbours_never_their_own_summary(tmp_path):
+    write_split(tmp_path, {"src/graphs/graph.py": GRAPH,
+                           "src/graphs/views.py": 'def edge_view(graph, u):\n    """Show the edges of node u in '
+                                                  'the graph."""\n    return graph._adj[u]\n'})
+    pairs, counts = build_pairs(tmp_path, "train")
+    by_name = {p["name"]: p for p in pairs}
+    assert by_name["add_edge"]["class_name"] == "Graph" and by_name["parse_config"]["class_name"] is None
+    for pair in pairs:
+        assert pair["summary"] not in pair["neighbours"] and len(pair["neighbours"]) <= 3
+    assert by_name["add_edge"]["neighbours"][0] == "Add a single node and update its attributes."
+    assert "Show the edges of node u in the graph." in by_name["add_edge"]["neighbours"]  # same folder
+    assert by_name["parse_config"]["neighbours"] == []  # shares no word with the others
+    assert counts["with_class"] == 3 and counts["with_neighbours"] == 4 and counts["package_capped"] == 0
+
+
+def test_each_package_keeps_at_most_the_cap_by_a_seeded_choice(tmp_path):
+    files = {f"site-packages/big/m{i}.py": f'def f{i}(x):\n    """Return the value {i} of x."""\n    return x + {i}\n'
+             for i in range(6)}
+    files["site-packages/small/m.py"] = 'def g(x):\n    """Return the other value of x."""\n    return -x\n'
+    write_split(tmp_path, files)
+    pairs, counts = build_pairs(tmp_path, "train", max_pairs_per_package=2, seed=1)
+    assert counts["package_capped"] == 4 and counts["kept"] == 3
+    assert sum(p["path"].startswith("site-packages/big/") for p in pairs) == 2
+    assert [p["name"] for p in pairs] == [p["name"] for p in build_pairs(tmp_path, "train", max_pairs_per_package=2,
+                                                                         seed=1)[0]]
+    assert build_pairs(tmp_path, "train", max_pairs_per_package=0)[1]["kept"] == 7

@@ -10,6 +10,7 @@ from model.train_doc import (
     ENCODER_PARTS,
     DocTrainConfig,
     collate,
+    encode_pairs,
     init_model,
     length_batches,
     mask_tokens,
@@ -44,6 +45,25 @@ def test_masking_is_reproducible_from_the_seed():
     a = mask_tokens(ids, torch.Generator().manual_seed(7), VOCAB, MASK_ID, N_SPECIAL)
     b = mask_tokens(ids, torch.Generator().manual_seed(7), VOCAB, MASK_ID, N_SPECIAL)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_encode_pairs_reads_the_context_header_and_plain_code_without_one():
+    from lsp_server.doc_format import doc_source
+
+    class Tok:
+        def token_to_id(self, name):
+            return {"<docstring>": 1, "<eos>": 2}[name]
+
+        def encode_batch(self, texts, add_special_tokens=False):
+            self.texts += list(texts)
+            return [type("E", (), {"ids": [ord(c) for c in t]})() for t in texts]
+
+    tok = Tok()
+    tok.texts = []
+    pairs = [{"code": "def f():\n    pass\n", "summary": "Do it.", "class_name": "A", "neighbours": ["Do that."]},
+             {"code": "def g():\n    pass\n", "summary": "Do it."}]
+    encode_pairs(pairs, tok, 1000, 64)
+    assert tok.texts[:2] == [doc_source("def f():\n    pass\n", "A", ["Do that."]), "def g():\n    pass\n"]
 
 
 def test_collate_pads_masks_and_shifts_the_target():
@@ -112,6 +132,7 @@ def test_finetune_run_writes_a_loadable_checkpoint_and_pair_counts(work, mlm_run
     model = load_seq2seq(work / "a" / "final")
     assert summary["steps"] == 6 and summary["pairs"]["train"]["kept"] > 50 and summary["pairs"]["val"]["kept"] > 10
     assert summary["val_loss"] < 7.0  # below uniform over 512 tokens (6.24 nats) plus slack
+    assert summary["source_format"] == "context-v1" and "package_capped" in summary["pairs"]["train"]
     src = torch.tensor([[100, 101, 102]])
     logits, _ = model.decode(torch.tensor([[7]]), model.cross_kv(model.encode(src)), last_only=True)
     assert logits.shape == (1, 512)

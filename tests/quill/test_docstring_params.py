@@ -45,3 +45,37 @@ def test_each_top_level_folder_is_its_own_project(tmp_path):
     shutil.copytree(PROJECT / "legacy", tmp_path / "two" / "legacy")
     result = scores_of(tmp_path, "one/seqtools/sorting.py", "sort_items")
     assert result["docstring_param_coverage"] == 0.0  # "A list of lists." lives in another project
+
+
+def test_the_docstring_models_neighbours_never_include_the_hidden_docstring(tmp_path):
+    """eval runs the server's context (quill/evaluation/docstrings.py): the rest of the file and project are
+    neighbours, the sampled function's own summary is not, though its file in the tables still has it."""
+    from lsp_server.config import DocstringConfig
+    from lsp_server.runtime.docstring_model import DocGeneration
+    from quill.evaluation.docstrings import SEQ2SEQ, BundleModels, _one
+
+    class ContextDocModel:
+        max_source_tokens, uses_context = 256, True
+
+        def __init__(self):
+            self.codes = []
+
+        def search(self, code, options, cancel=None, deadline=None):
+            self.codes.append(code)
+            return DocGeneration("Add an edge.", [1], -0.5, "eos", 10)
+
+    graph = ('class Graph:\n    def add_edge(self, u, v):\n        """Connect node u to node v in the graph."""\n'
+             '        self.add_node(u)\n        self._adj[u][v] = {}\n\n    def add_node(self, node):\n'
+             '        """Add a single node to the graph."""\n        self._adj[node] = {}\n')
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "graph.py").write_text(graph)
+    (tmp_path / "proj" / "edges.py").write_text('def remove_edge(graph, u, v):\n    """Remove the edge from u to v."""\n'
+                                                '    del graph._adj[u][v]\n')
+    source = SourceFile("proj/graph.py", graph)
+    sample = next(s for s in documented_functions(source) if s.info.name == "add_edge")
+    model = ContextDocModel()
+    _one(BundleModels(None, None, model), sample, SEQ2SEQ, DocstringConfig(), ParamScores(),
+         ProjectTables.build(tmp_path))
+    (code,) = model.codes
+    assert code.startswith("# class Graph\n") and "# see: Add a single node to the graph.\n" in code
+    assert "# see: Remove the edge from u to v.\n" in code and sample.summary not in code

@@ -238,7 +238,7 @@ def test_the_seq2seq_path_loads_the_bundles_docstring_model_and_scores_its_first
             seen["path"] = path
             return cls()
 
-        max_source_tokens = 256
+        max_source_tokens, uses_context = 256, False  # the shipped kind: plain code
 
         def search(self, code: str, options, cancel=None, deadline=None):
             seen["code"] = code

@@ -57,7 +57,7 @@ class Store:
 
 class FakeDocModel:
     """Records what summarize() asks the docstring model; answers a fixed text."""
-    max_source_tokens = 256
+    max_source_tokens, uses_context = 256, False  # the shipped kind: plain code
 
     def __init__(self, answer: str):
         self.answer, self.calls = answer, []

@@ -214,3 +214,23 @@ def test_beam_search_ends_where_the_no_repeat_rule_bans_every_token():
 ])
 def test_repeated_ngram_tokens(tokens, n, banned):
     assert repeated_ngram_tokens(tokens, n) == banned
+
+
+def test_only_a_context_v1_bundle_asks_for_the_context_header(bundle_path, seq2seq, doc_model, tmp_path):
+    """export-doc copies the training summary's source_format into the manifest; the shipped bundle and a
+    model trained without it are given plain code."""
+    import json
+    import shutil
+
+    from export.doc_bundle import add_docstring_model
+    from lsp_server.doc_format import SOURCE_FORMAT
+    from model.transformer import save_model
+
+    assert not doc_model.uses_context
+    assert "source_format" not in load_bundle().manifest["docstring"]
+    save_model(seq2seq, seq2seq.cfg, tmp_path / "ckpt")
+    (tmp_path / "ckpt" / "train_summary.json").write_text(json.dumps({"source_format": SOURCE_FORMAT}))
+    bundle = shutil.copytree(bundle_path, tmp_path / "bundle")
+    manifest = add_docstring_model(tmp_path / "ckpt", bundle, int8=False, log=lambda *_: None)
+    assert manifest["docstring"]["source_format"] == SOURCE_FORMAT
+    assert DocstringModel.load(bundle, threads=1).uses_context
