@@ -10,10 +10,12 @@ document and the workspace (doc_context), then the code.
 """
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..doc_format import (
     SAME_CLASS,
@@ -191,15 +193,27 @@ def doc_context(doc: Document, info: DefinitionInfo, code: str,
     return class_name, rank_neighbours(identifier_words(code), candidates)
 
 
+class ModelText(NamedTuple):
+    """What the summarizing model wrote: raw text, source, whether it clears the gate, and the docstring
+    model's length-normalized beam log-probability (the gate's measure; nan for the code LM or none)."""
+    text: str
+    source: str
+    confident: bool
+    score: float = math.nan
+
+
+NO_TEXT = ModelText("", "none", False)
+
+
 def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
                   cancel: CancelToken | None = None, doc_model: DocstringModel | None = None,
                   beam: int = 4, min_score: float | None = None,
-                  summaries: ProjectSummaries | None = None) -> tuple[str, str, bool]:
-    """(raw text, source, confident) of the model that summarizes this definition: the docstring model
-    for functions and methods when the bundle has one (it was trained on functions only), else the code
-    LM; ("", "none", False) without a model or when cancelled. With `min_score`, the docstring model is
-    confident only when its length-normalized beam log-probability reaches it. A docstring model trained
-    with context reads doc_context's header before the code (`summaries`: the workspace's)."""
+                  summaries: ProjectSummaries | None = None) -> ModelText:
+    """The text of the model that summarizes this definition: the docstring model for functions and
+    methods when the bundle has one (it was trained on functions only), else the code LM; NO_TEXT without
+    a model or when cancelled. With `min_score`, the docstring model is confident only when its
+    length-normalized beam log-probability reaches it. A docstring model trained with context reads
+    doc_context's header before the code (`summaries`: the workspace's)."""
     if doc_model is not None and info.kind != CLASS:
         code = definition_source(doc, info, doc_model.max_source_tokens * CHARS_PER_TOKEN_BOUND)
         if doc_model.uses_context:
@@ -207,14 +221,15 @@ def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, ma
         deadline = time.monotonic() + SUMMARY_TIMEOUT_S
         try:
             found = doc_model.search(code, BeamOptions(beam, max_new_tokens), cancel, deadline)
-            return found.text, "docstring-model", min_score is None or found.score >= min_score
+            return ModelText(found.text, "docstring-model", min_score is None or found.score >= min_score,
+                             found.score)
         except Cancelled:
-            return "", "none", False
+            return NO_TEXT
     if engine is not None:
         ids = docstring_prompt(doc, info, engine.encode)
         gen = engine.generate(ids, max_new_tokens, _summary_stop, time.monotonic() + SUMMARY_TIMEOUT_S, cancel)
-        return ("", "none", False) if gen.stop_reason == "cancelled" else (gen.text, "model", True)
-    return "", "none", False
+        return NO_TEXT if gen.stop_reason == "cancelled" else ModelText(gen.text, "model", True)
+    return NO_TEXT
 
 
 def summary_names(info: DefinitionInfo) -> list[str]:
@@ -259,8 +274,8 @@ def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_ne
               cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4,
               min_score: float | None = None, summaries: ProjectSummaries | None = None) -> Summary:
     """The summary line a model writes for the definition (model_summary, cleaned), else choose_summary's."""
-    raw, source, confident = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score,
-                                           summaries)
+    raw, source, confident, _ = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score,
+                                              summaries)
     return choose_summary(info, raw, source, confident, own_summary(doc, info))
 
 

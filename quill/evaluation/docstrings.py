@@ -6,6 +6,7 @@ lsp_server.runtime.docstring_model loads. `docstring_for` is the one function th
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -66,16 +67,40 @@ def load_models(bundle: Bundle, engine: Engine, which: str) -> BundleModels:
     return models
 
 
+GATE_SWEEP = tuple(round(-3.0 + 0.25 * i, 2) for i in range(11))  # min_score values the report also scores
+
+
+@dataclass
+class Gated:
+    """One sample's summary under the configured gate, and what any other gate would show: the model's
+    cleaned sentence (if it says more than the names) with its beam score, and the fallback otherwise."""
+    summary: Summary
+    raw: str
+    score: float
+    model_shown: str    # first sentence shown when the gate lets the model through ('' when none)
+    fallback: Summary   # what is shown when the gate holds the model back
+
+
 def summary_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
                 config: DocstringConfig | None = None,
-                summaries: ProjectSummaries | None = None) -> tuple[Summary, str]:
-    """(the summary the server would put in the docstring, the model's raw text); `summaries`: the project's
-    documented functions, the neighbours of a docstring model trained with context."""
+                summaries: ProjectSummaries | None = None) -> Gated:
+    """The summary the server would put in the docstring under config.min_score, the model's raw text and
+    score, and both sides of the gate (the model runs once, ungated; the gate is applied here exactly as
+    model_summary applies it: score >= min_score). `summaries`: the project's documented functions, the
+    neighbours of a docstring model trained with context."""
     config = config or DocstringConfig()
     doc_model = models.doc_model if which == SEQ2SEQ else None
-    raw, source, confident = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
-                                           beam=config.beam, min_score=config.min_score, summaries=summaries)
-    return choose_summary(info, raw, source, confident), raw
+    raw, source, _, score = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
+                                          beam=config.beam, summaries=summaries)
+    passed = choose_summary(info, raw, source, True)
+    fallback = choose_summary(info, raw, source, False)
+    confident = math.isnan(score) or config.min_score is None or score >= config.min_score
+    model_shown = first_sentence(passed.text) if passed.source in MODEL_SOURCES else ""
+    return Gated(passed if confident else fallback, raw, score, model_shown, fallback)
+
+
+def _shown(summary: Summary) -> str:
+    return "" if summary.source == PLACEHOLDER else first_sentence(summary.text)
 
 
 def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
@@ -87,14 +112,13 @@ def docstring_for(models: BundleModels, doc: Document, info: DefinitionInfo, whi
     "placeholder"); the third item is the model's raw text with no fallback, which is what the docstring-model
     ablation compares.
     """
-    summary, raw = summary_for(models, doc, info, which, config)
-    shown = "" if summary.source == PLACEHOLDER else first_sentence(summary.text)
-    return shown, summary.source, first_sentence(raw.split('"""')[0])
+    gated = summary_for(models, doc, info, which, config)
+    return _shown(gated.summary), gated.summary.source, first_sentence(gated.raw.split('"""')[0])
 
 
 def _one(models: BundleModels, sample: FunctionSample, which: str, config: DocstringConfig,
-         params: ParamScores, tables: ProjectTables | None) -> tuple[str, str, str]:
-    """(shown first sentence, source, the model's own first sentence) of one sample; scores its parameters.
+         params: ParamScores, tables: ProjectTables | None) -> Gated | None:
+    """The gated summary of one sample (None when nothing would be shown at all); scores its parameters.
 
     The model sees the file without the sample's docstring and the rest of its project (the file's own entry
     in the project tables is left out), as the server would: the hidden docstring is never a neighbour."""
@@ -103,36 +127,51 @@ def _one(models: BundleModels, sample: FunctionSample, which: str, config: Docst
     try:
         info = find_definition(doc, sample.info.name_start) if doc is not None else None
         if info is None:
-            return "", "none", ""
+            return None
         summaries = tables.summaries_for(sample.source) if tables is not None else None
-        summary, raw = summary_for(models, doc, info, which, config, summaries)
+        gated = summary_for(models, doc, info, which, config, summaries)
     except QuillError:  # InputTooComplex: nothing would be shown
-        return "", "none", ""
+        return None
     project = tables.docs_for(sample.source, doc) if tables is not None else None
-    params.add(sample, info, summary.text, config.style, project)
-    shown = "" if summary.source == PLACEHOLDER else first_sentence(summary.text)
-    return shown, summary.source, first_sentence(raw.split('"""')[0])
+    params.add(sample, info, gated.summary.text, config.style, project)
+    return gated
+
+
+def gate_sweep(references: list[str], found: list[Gated | None]) -> dict:
+    """docstring_bleu4 and docstring_model_share had min_score been each GATE_SWEEP value (same run)."""
+    out = {}
+    for gate in GATE_SWEEP:
+        shown, share = [], []
+        for g in found:
+            through = g is not None and g.model_shown and (math.isnan(g.score) or g.score >= gate)
+            shown.append(g.model_shown if through else _shown(g.fallback) if g is not None else "")
+            share.append(float(bool(through)))
+        out[f"{gate:g}"] = {"bleu4": round(smoothed_bleu4(references, shown), 2), "model_share": mean_or_none(share)}
+    return out
 
 
 def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: str,
                     config: DocstringConfig | None = None, tables: ProjectTables | None = None) -> dict:
-    """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples, and the
-    parameter metrics of quill.evaluation.docstring_params (with `tables`, the corpus's projects)."""
+    """docstring_bleu4 (CodeXGLUE smoothed BLEU-4 x 100) and docstring_model_share over the samples, the
+    same under other gates (docstring_gate_sweep), and the parameter metrics of
+    quill.evaluation.docstring_params (with `tables`, the corpus's projects)."""
     config = config or DocstringConfig()
-    references, hypotheses, raw_hypotheses, from_model, ms = [], [], [], [], []
+    found: list[Gated | None] = []
+    ms = []
     params = ParamScores()
     progress = Progress(f"docstrings ({which})", len(samples))
     for sample in samples:
         started = time.perf_counter()
-        generated, source, raw = _one(models, sample, which, config, params, tables)
+        found.append(_one(models, sample, which, config, params, tables))
         ms.append((time.perf_counter() - started) * 1000)
-        references.append(sample.summary)
-        hypotheses.append(generated)
-        raw_hypotheses.append(raw)
-        from_model.append(float(source in MODEL_SOURCES))
         progress.advance()
+    references = [sample.summary for sample in samples]
+    hypotheses = [_shown(g.summary) if g is not None else "" for g in found]
+    raw_hypotheses = [first_sentence(g.raw.split('"""')[0]) if g is not None else "" for g in found]
+    from_model = [float(g is not None and g.summary.source in MODEL_SOURCES) for g in found]
     bleu = round(smoothed_bleu4(references, hypotheses), 2) if references else None
     raw_bleu = round(smoothed_bleu4(references, raw_hypotheses), 2) if references else None
     return {"docstring_bleu4": bleu, "docstring_bleu4_model_only": raw_bleu,
             "docstring_model_share": mean_or_none(from_model), "n_docstrings": len(samples),
+            "docstring_gate_sweep": gate_sweep(references, found) if references else {},
             "latency_ms_docstring_median": median_ms(ms), **params.result()}

@@ -257,6 +257,23 @@ def test_the_seq2seq_path_loads_the_bundles_docstring_model_and_scores_its_first
     assert seen["code"].rstrip() == "def area(radius):\n    return math.pi * radius ** 2"
 
 
+def test_the_gate_sweep_scores_each_gate_as_the_server_would_show_it():
+    from lsp_server.assists.docstrings import Summary
+    from quill.evaluation.docstrings import GATE_SWEEP, Gated, gate_sweep
+    refs = ["Return the area of a circle.", "Open the file for reading."]
+    found = [Gated(Summary("Return the area of a circle.", "docstring-model"), "", -0.5,
+                   "Return the area of a circle.", Summary("_summary_", "placeholder")),
+             Gated(Summary("_summary_", "placeholder"), "", -2.6, "Open the file for reading.",
+                   Summary("_summary_", "placeholder")),
+             None]
+    sweep = gate_sweep(refs + ["Never shown."], found)
+    assert list(sweep) == [f"{g:g}" for g in GATE_SWEEP]
+    assert sweep["-3"]["model_share"] == pytest.approx(2 / 3, abs=1e-3)  # both clear a gate of -3
+    assert sweep["-2.5"]["model_share"] == pytest.approx(1 / 3, abs=1e-3)  # -2.6 is held back
+    assert sweep["-0.5"]["model_share"] == pytest.approx(1 / 3, abs=1e-3)  # >= is through
+    assert sweep["-3"]["bleu4"] > sweep["-2.5"]["bleu4"] > 0        # the held-back sentence was right
+
+
 # --- a small real run ----------------------------------------------------------------------------------------
 
 def test_eval_runs_end_to_end_on_a_small_folder(tmp_path):
