@@ -279,6 +279,8 @@ def add_export(sub) -> None:
     p.add_argument("--name", default="quill-code-lm", help="the bundle's name in its manifest")
     p.add_argument("--docstring-checkpoint", default=None, metavar="DIR",
                    help="also add this docstring model (a Seq2Seq checkpoint folder) to the bundle")
+    p.add_argument("--docstring-from", default=None, metavar="BUNDLE",
+                   help="carry this bundle's docstring model over unchanged (same tokenizer; e.g. lsp_server/bundle)")
     add_json(p)
     p.set_defaults(func=cmd_export)
 
@@ -290,6 +292,15 @@ def cmd_export(args) -> Report:
     require_file(args.tokenizer, "--tokenizer", TOKENIZER_HINT)
     if args.docstring_checkpoint:
         require_dir(args.docstring_checkpoint, "--docstring-checkpoint")
+    if args.docstring_checkpoint and args.docstring_from:
+        raise UserError("give --docstring-checkpoint or --docstring-from, not both")
+    base = None
+    if args.docstring_from:
+        from lsp_server.runtime.bundles import load_bundle
+        require_file(Path(args.docstring_from) / "manifest.json", "--docstring-from", "give a bundle folder")
+        base = load_bundle(args.docstring_from).manifest  # verified: the files carried are the ones it signs
+        if "docstring" not in base:
+            raise UserError(f"--docstring-from {args.docstring_from}: that bundle has no docstring model")
     from export.bundle import build_bundle
     summary = Path(args.train_summary) if args.train_summary else ckpt.parent / "train_summary.json"
     manifest = build_bundle(ckpt, Path(args.tokenizer), Path(args.out), Path(args.corpus) if args.corpus else None,
@@ -298,6 +309,11 @@ def cmd_export(args) -> Report:
     if args.docstring_checkpoint:
         from export.doc_bundle import add_docstring_model
         manifest = add_docstring_model(Path(args.docstring_checkpoint), Path(args.out), int8=not args.fp32)
+    if base is not None:
+        from export.upgrade import carry_docstring_model
+        from lsp_server.bundle_format import write_manifest
+        carry_docstring_model(Path(args.docstring_from), Path(args.out), base, manifest)
+        write_manifest(Path(args.out), manifest)
     return _bundle_report(args.out, manifest, manifest["metrics"])
 
 

@@ -20,8 +20,9 @@
 #   BF16=1             0 trains in fp32 (CPUs without native bf16)
 #   COMPILE=1          0 passes --no-compile
 #   EXTRA="..."        more `quill train` options, e.g. "--max-steps 3"
+#   DOC_FROM=<bundle>  whose docstring model the new bundle carries (default lsp_server/bundle; empty: none)
 #   DRY_RUN=1          print the two commands instead of running them
-# A CPU check of the whole path (what tests/benchmarks/test_train_gpu_script.py runs):
+# A CPU check of the whole path (what tests/scripts/test_train_gpu.py runs):
 #   NPROC=1 BF16=0 COMPILE=0 BATCH=2 BLOCK=64 EXTRA="--max-steps 2" bash scripts/train_gpu.sh CORPUS OUT tiny
 set -euo pipefail
 
@@ -50,6 +51,10 @@ train=("$PYTHON" -m torch.distributed.run --standalone "--nproc_per_node=$NPROC"
 train+=(${EXTRA:-})
 export_cmd=("$PYTHON" -m quill export --checkpoint "$OUT/final" --tokenizer "$TOKENIZER" --corpus "$CORPUS"
             --train-summary "$OUT/train_summary.json" --out "$OUT/bundle" --name "quill-code-lm-$PRESET")
+# The shipped docstring model reads the same tokenizer: carry it over so the bundle can replace the default
+# one whole (DOC_FROM= leaves it out, e.g. with another tokenizer).
+DOC_FROM=${DOC_FROM-lsp_server/bundle}
+[[ -z "$DOC_FROM" ]] || export_cmd+=(--docstring-from "$DOC_FROM")
 
 if [[ "${DRY_RUN:-0}" == 1 ]]; then
     printf '%q ' "${train[@]}"; echo

@@ -139,3 +139,25 @@ async def test_serve_answers_an_inline_completion_over_stdio(pipeline):
             client._server.kill()
     assert client._server.returncode == 0
     assert not [m for m in messages if m.type == types.MessageType.Error], messages
+
+
+def test_export_carries_a_bundles_docstring_model_over_with_docstring_from(tmp_path):
+    """A code LM trained elsewhere (the GPU script's) keeps the shipped docstring model: same tokenizer."""
+    import torch
+
+    from lsp_server.runtime.bundles import default_bundle_path, load_bundle
+    from model.transformer import DecoderLM, ModelConfig, save_model
+    shipped = default_bundle_path()
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=8192, d_model=32, n_layers=1, n_heads=2, d_ff=64, max_seq_len=256)
+    save_model(DecoderLM(cfg), cfg, tmp_path / "final")
+    tokenizer = str(shipped / "tokenizer.json")
+    quill("export", "--checkpoint", "final", "--tokenizer", tokenizer, "--out", "bundle", "--docstring-from",
+          str(shipped), cwd=tmp_path, timeout=120)
+    bundle = load_bundle(tmp_path / "bundle")  # verifies every file the manifest signs
+    assert bundle.manifest["docstring"] == load_bundle(shipped).manifest["docstring"]
+    assert (tmp_path / "bundle" / "doc_encoder.onnx").read_bytes() == (shipped / "doc_encoder.onnx").read_bytes()
+    proc = subprocess.run([*quill_command(), "export", "--checkpoint", "final", "--tokenizer", tokenizer,
+                           "--out", "b2", "--docstring-from", str(tmp_path / "final")], cwd=tmp_path,
+                          env=quill_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "--docstring-from" in proc.stderr and "Traceback" not in proc.stderr

@@ -43,6 +43,7 @@ def test_the_gpu_command_trains_the_large_preset_with_bf16_for_8_minutes_then_ex
     assert export[1:4] == ["-m", "quill", "export"]
     assert export[export.index("--checkpoint") + 1] == "out/final"
     assert export[export.index("--out") + 1] == "out/bundle"
+    assert export[export.index("--docstring-from") + 1] == "lsp_server/bundle"  # the bundle stays whole
 
 
 def test_the_script_needs_a_corpus_and_an_output_folder(tmp_path):
@@ -53,7 +54,7 @@ def test_the_script_needs_a_corpus_and_an_output_folder(tmp_path):
 @pytest.mark.slow
 def test_the_script_trains_the_tiny_preset_under_torchrun_on_cpu_and_exports_a_bundle(corpus, tmp_path):
     proc = run_script(str(corpus[0]), "out", "tiny", cwd=tmp_path, NPROC="1", BF16="0", COMPILE="0", BATCH="2",
-                      BLOCK="64", WARMUP="1", TOKENIZER=str(corpus[1]), EXTRA="--max-steps 2 --threads 1")
+                      BLOCK="64", WARMUP="1", TOKENIZER=str(corpus[1]), DOC_FROM="", EXTRA="--max-steps 2 --threads 1")
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     out = tmp_path / "out"
     assert (out / "final" / "config.json").is_file() and (out / "final" / "model.safetensors").is_file()
