@@ -84,7 +84,8 @@ class DocstringConfig:
     max_new_tokens: int = 48
     beam: int = 4  # beam width of the bundle's docstring model (1: greedy); the code LM always decodes greedily
     # The docstring model's summary is shown when its mean token log-probability reaches this; below it, the
-    # sentence from the name (measured on held-out code: BENCHMARKS.md "Suggestion quality").
+    # `_summary_` placeholder. A lower gate raises only the share, not the quality of what is shown (BENCHMARKS.md
+    # "Docstrings with project context, and the gate").
     min_score: float = -1.0
 
     def limits(self) -> dict[str, tuple[float, float]]:
