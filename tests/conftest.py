@@ -20,6 +20,20 @@ def stdlib_texts(stdlib_dir) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def json_corpus(stdlib_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """(corpus folder, tokenizer.json): `quill corpus` of the standard library's json/ package and a 600-token
+    tokenizer trained on its train split, built once for every test that trains a tiny model on it."""
+    from model.corpus import build_corpus, load_split
+    from model.tokenizer import train_tokenizer
+
+    root = tmp_path_factory.mktemp("json_corpus")
+    build_corpus([stdlib_dir / "json"], root / "corpus")
+    tok = train_tokenizer((r["text"] for r in load_split(root / "corpus", "train")), vocab_size=600)
+    tok.save(str(root / "tokenizer.json"))
+    return root / "corpus", root / "tokenizer.json"
+
+
+@pytest.fixture(scope="session")
 def engine():
     """The shipped bundle's code LM engine (one thread), loaded once for the whole run (imported here: only
     the tests that use it load it). Tests must not change it."""

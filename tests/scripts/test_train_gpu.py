@@ -8,19 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model.corpus import build_corpus, load_split
-from model.tokenizer import train_tokenizer
-
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_gpu.sh"
-
-
-@pytest.fixture(scope="module")
-def corpus(stdlib_dir, tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("gpu_script")
-    build_corpus([stdlib_dir / "json"], root / "corpus")
-    tok = train_tokenizer((r["text"] for r in load_split(root / "corpus", "train")), vocab_size=600)
-    tok.save(str(root / "tokenizer.json"))
-    return root / "corpus", root / "tokenizer.json"
 
 
 def run_script(*args: str, cwd: Path, timeout: float = 90, **env: str) -> subprocess.CompletedProcess:
@@ -52,9 +40,10 @@ def test_the_script_needs_a_corpus_and_an_output_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_script_trains_the_tiny_preset_under_torchrun_on_cpu_and_exports_a_bundle(corpus, tmp_path):
-    proc = run_script(str(corpus[0]), "out", "tiny", cwd=tmp_path, NPROC="1", BF16="0", COMPILE="0", BATCH="2",
-                      BLOCK="64", WARMUP="1", TOKENIZER=str(corpus[1]), DOC_FROM="", EXTRA="--max-steps 2 --threads 1")
+def test_the_script_trains_the_tiny_preset_under_torchrun_on_cpu_and_exports_a_bundle(json_corpus, tmp_path):
+    corpus, tokenizer = json_corpus
+    proc = run_script(str(corpus), "out", "tiny", cwd=tmp_path, NPROC="1", BF16="0", COMPILE="0", BATCH="2",
+                      BLOCK="64", WARMUP="1", TOKENIZER=str(tokenizer), DOC_FROM="", EXTRA="--max-steps 2 --threads 1")
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     out = tmp_path / "out"
     assert (out / "final" / "config.json").is_file() and (out / "final" / "model.safetensors").is_file()
