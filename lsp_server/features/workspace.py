@@ -49,6 +49,7 @@ async def start_index(ls: QuillServer) -> None:
         return
     ls.project.walk_limits, ls.project.index_limits = cfg.walk_limits(), cfg.index_limits()
     ls.project.with_snippets = ls.config.inline.snippets > 0
+    ls.project.with_doc_summaries = reads_summaries(ls)
     token = await begin_progress(ls, "Quill: indexing the workspace", "reading files")
     loop = asyncio.get_running_loop()
 
@@ -86,10 +87,25 @@ def on_initialized(ls: QuillServer) -> None:
     asyncio.ensure_future(register_watcher(ls))
 
 
+def reads_summaries(ls: QuillServer) -> bool:
+    """The loaded docstring model reads the workspace's summaries (a context-v1 model): only then are they kept."""
+    return ls.doc_model is not None and ls.doc_model.uses_context
+
+
+async def _reindex_for_the_model(ls: QuillServer) -> None:
+    """A newly chosen bundle whose docstring model does (or no longer does) read summaries: rebuild once loaded."""
+    await ls.wait_engine()
+    if reads_summaries(ls) != ls.project.with_doc_summaries and ls.project.state == "ready":
+        await start_index(ls)
+
+
 def settings_changed(ls: QuillServer) -> None:
-    """After new settings: snippets turned on need the workspace's windows, which only an index build makes."""
+    """After new settings: snippets turned on need the workspace's windows, and a new bundle's docstring model
+    may need the summaries, which only an index build makes."""
     if ls.config.inline.snippets > 0 and ls.project.snippets is None and ls.project.state == "ready":
         asyncio.ensure_future(start_index(ls))
+    else:
+        asyncio.ensure_future(_reindex_for_the_model(ls))
 
 
 def did_save(ls: QuillServer, params: types.DidSaveTextDocumentParams) -> None:

@@ -93,10 +93,13 @@ class DocSummaries:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._files: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        # Off: update() reads nothing (a docstring model without context never asks; WorkspaceIndex sets it).
+        self.enabled = True
 
     def update(self, key: str, text: str) -> None:
-        """(Re)read one file."""
-        self.set(key, [(e.summary, e.words) for e in file_summaries(text)])
+        """(Re)read one file (nothing while not enabled)."""
+        if self.enabled:
+            self.set(key, [(e.summary, e.words) for e in file_summaries(text)])
 
     def set(self, key: str, entries: list[tuple[str, tuple[str, ...]]]) -> None:
         with self._lock:

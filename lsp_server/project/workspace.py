@@ -62,6 +62,7 @@ class WorkspaceIndex:
         self.with_snippets = False  # build self.snippets at the next start()
         self.param_docs = ParamDocs()  # documented parameter names -> descriptions, for docstrings
         self.doc_summaries = DocSummaries()  # documented functions' summaries: the docstring model's neighbours
+        self.with_doc_summaries = False  # fill self.doc_summaries from the next start() (a context-v1 model)
         self.roots: list[Path] = []
         self._rules: dict[Path, IgnoreRules] = {}
         self._open: dict[str, str] = {}  # open .py document path -> its newest text (inside a folder or not)
@@ -166,7 +167,8 @@ class WorkspaceIndex:
         self.snippets = snippets = SnippetIndex() if self.with_snippets else None
         self.symbols.clear(keep=set(self._open))
         self.param_docs.clear(keep=set(self._open))
-        self.doc_summaries.clear(keep=set(self._open))
+        self.doc_summaries.clear(keep=set(self._open) if self.with_doc_summaries else ())
+        self.doc_summaries.enabled = self.with_doc_summaries
         found = walk_workspace(roots, self.walk_limits)
         self.messages = list(found.messages) + [f"skipped {n} ({why})" for why, n in found.skipped.items() if n]
         for message in found.messages:
