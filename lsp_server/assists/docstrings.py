@@ -205,6 +205,11 @@ class ModelText(NamedTuple):
 NO_TEXT = ModelText("", "none", False)
 
 
+def clears_gate(score: float, min_score: float | None) -> bool:
+    """The docstring.min_score gate: no gate, no score (the code LM's text) or a beam score that reaches it."""
+    return min_score is None or math.isnan(score) or score >= min_score
+
+
 def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
                   cancel: CancelToken | None = None, doc_model: DocstringModel | None = None,
                   beam: int = 4, min_score: float | None = None,
@@ -221,8 +226,7 @@ def model_summary(engine: Engine | None, doc: Document, info: DefinitionInfo, ma
         deadline = time.monotonic() + SUMMARY_TIMEOUT_S
         try:
             found = doc_model.search(code, BeamOptions(beam, max_new_tokens), cancel, deadline)
-            return ModelText(found.text, "docstring-model", min_score is None or found.score >= min_score,
-                             found.score)
+            return ModelText(found.text, "docstring-model", clears_gate(found.score, min_score), found.score)
         except Cancelled:
             return NO_TEXT
     if engine is not None:

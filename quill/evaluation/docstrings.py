@@ -6,12 +6,16 @@ lsp_server.runtime.docstring_model loads. `docstring_for` is the one function th
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
 from lsp_server.assists.descriptions import PLACEHOLDER
-from lsp_server.assists.docstrings import Summary, choose_summary, model_summary
+from lsp_server.assists.docstrings import (
+    Summary,
+    choose_summary,
+    clears_gate,
+    model_summary,
+)
 from lsp_server.config import DocstringConfig
 from lsp_server.errors import QuillError
 from lsp_server.project.doc_summaries import ProjectSummaries
@@ -94,7 +98,7 @@ def summary_for(models: BundleModels, doc: Document, info: DefinitionInfo, which
                                           beam=config.beam, summaries=summaries)
     passed = choose_summary(info, raw, source, True)
     fallback = choose_summary(info, raw, source, False)
-    confident = math.isnan(score) or config.min_score is None or score >= config.min_score
+    confident = clears_gate(score, config.min_score)
     model_shown = first_sentence(passed.text) if passed.source in MODEL_SOURCES else ""
     return Gated(passed if confident else fallback, raw, score, model_shown, fallback)
 
@@ -143,7 +147,7 @@ def gate_sweep(references: list[str], found: list[Gated | None]) -> dict:
     for gate in GATE_SWEEP:
         shown, share = [], []
         for g in found:
-            through = g is not None and g.model_shown and (math.isnan(g.score) or g.score >= gate)
+            through = g is not None and g.model_shown and clears_gate(g.score, gate)
             shown.append(g.model_shown if through else _shown(g.fallback) if g is not None else "")
             share.append(float(bool(through)))
         out[f"{gate:g}"] = {"bleu4": round(smoothed_bleu4(references, shown), 2), "model_share": mean_or_none(share)}
