@@ -104,7 +104,7 @@ def settings_changed(ls: QuillServer) -> None:
     may need the summaries, which only an index build makes."""
     if ls.config.inline.snippets > 0 and ls.project.snippets is None and ls.project.state == "ready":
         asyncio.ensure_future(start_index(ls))
-    else:
+    elif ls.engine_loading:
         asyncio.ensure_future(_reindex_for_the_model(ls))
 
 

@@ -149,6 +149,11 @@ class QuillServer(LanguageServer):
             if self._wanted == choice:
                 return engine
 
+    @property
+    def engine_loading(self) -> bool:
+        """A bundle is being (re)loaded in the background (a new model choice in the settings)."""
+        return self._engine_task is not None and not self._engine_task.done()
+
     async def wait_engine(self) -> Engine | None:
         """The engine once loaded; None when loading failed (the user was told once)."""
         if self._engine_task is None:
