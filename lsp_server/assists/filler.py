@@ -75,8 +75,11 @@ def is_placeholder(text: str) -> bool:
     return any(marker in text for marker in PLACEHOLDERS)
 
 
-def _without_default(text: str) -> str:
-    return re.sub(r"\s*Defaults to .*$", "", text)
+def _without_default(text: str, default: str | None) -> str:
+    """text without the "Defaults to <default>." the renderer appends (docstring_render._with_default); a
+    description that itself states the default and goes on ("Defaults to True. Indicates that...") keeps it."""
+    suffix = f"Defaults to {default}."
+    return text[:-len(suffix)].rstrip() if default is not None and text.endswith(suffix) else text
 
 
 def filler_lines(literal: str, info: DefinitionInfo) -> list[str]:
@@ -89,6 +92,7 @@ def filler_lines(literal: str, info: DefinitionInfo) -> list[str]:
     lines = parsed[1]
     found = []
     summary = lines[0].strip() if lines else ""
+    defaults = {p.name.lstrip("*"): p.default for p in info.params}
     if summary and is_filler(summary, [info.name] + [p.name for p in info.params]):
         found.append(summary)
     for section in parse_fields(lines).sections:
@@ -97,6 +101,7 @@ def filler_lines(literal: str, info: DefinitionInfo) -> list[str]:
                 continue
             names = [entry.name or info.name] + ([entry.type] if entry.type else [])
             generic = CONDITION_WORDS if entry.kind == RAISES else GENERIC
-            if is_filler(_without_default(entry.description), names, generic):
+            default = defaults.get(entry.name.lstrip("*")) if entry.kind == PARAMS and entry.name else None
+            if is_filler(_without_default(entry.description, default), names, generic):
                 found.append(lines[entry.start].strip())
     return found

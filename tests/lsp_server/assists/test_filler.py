@@ -40,10 +40,19 @@ def test_not_filler(text, names):
 
 
 def test_filler_lines_of_a_rendered_docstring_ignore_the_stated_default():
-    text = "def head(seq, n: int = 1) -> list:\n    return seq[:n]\n"
+    text = "def head(seq, n: int = 1, m=3) -> list:\n    return seq[:n]\n"
     info = find_definition(Document("file:///f.py", text), 4)
     literal = ('"""Return the head.\n\nArgs:\n    seq: The seq.\n    n (int): How many items to take. Defaults to 1.\n'
                '    m: The m. Defaults to 3.\n\nReturns:\n    list: The head.\n"""')
     assert filler_lines(literal, info) == ["Return the head.", "seq: The seq.", "m: The m. Defaults to 3.",
                                            "list: The head."]
     assert filler_lines('"""_summary_\n\nArgs:\n    seq: _description_\n"""', info) == []
+
+
+def test_a_description_that_states_the_default_and_goes_on_is_not_filler():
+    text = "def create(create_type: bool = True):\n    pass\n"
+    info = find_definition(Document("file:///f.py", text), 4)
+    said = "Defaults to True. Indicates that ``CREATE TYPE`` should be emitted."  # sqlalchemy's ENUM
+    assert filler_lines(f'"""_summary_\n\nArgs:\n    create_type (bool): {said}\n"""', info) == []
+    assert filler_lines('"""_summary_\n\nArgs:\n    create_type (bool): The create type. Defaults to True.\n"""',
+                        info) == ["create_type (bool): The create type. Defaults to True."]
