@@ -7,6 +7,11 @@
 3. a placeholder (`_description_`) an editor fills; the line still says the type and default it reads
    from the signature.
 
+The summary line has a project source too (project_summary): the summary of a documented definition of the
+same name elsewhere in the workspace, nearest first (an override, a sibling implementation, a copy); it comes
+before the docstring model's sentence (assists.docstrings.summarize), which on held-out projects scores far
+lower (BENCHMARKS.md "Summaries from the project").
+
 A wording that only restates the name or its type ("The seq.") is skipped at every step (assists.filler).
 No model: the docstring model writes summaries only, and the code LM prompted with `Args:` and the name wrote
 wrong sentences for most parameters the project does not document (README "Docstrings and code generation").
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..project.param_docs import FileDocs, ParamDocs, param_key
+from ..project.param_docs import FileDocs, ParamDocs, param_key, summary_key, summary_of
 from ..syntax.definitions import DefinitionInfo
 from ..syntax.docstring_fields import (
     RETURNS,
@@ -80,3 +85,14 @@ def describe(info: DefinitionInfo, own: DocFields | None = None, project: Projec
                                  own.text_of(kind) if own else None, project)
               for kind in (RETURNS, YIELDS)}
     return Descriptions(params, values[RETURNS], values[YIELDS])
+
+
+def project_summary(doc: Document, info: DefinitionInfo, project: ProjectDocs | None) -> str | None:
+    """The summary of the nearest documented definition of the same name in the project (most frequent wording
+    first), never the definition's own (Regenerate asks for another); None when there is none that says more
+    than the names."""
+    if project is None:
+        return None
+    own = summary_of(doc.text[info.docstring[0]:info.docstring[1]]) if info.docstring is not None else None
+    names = [info.name] + [p.name for p in info.params]
+    return next((c for c in project.candidates(summary_key(info.name)) if c != own and _usable(c, names)), None)

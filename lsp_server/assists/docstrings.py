@@ -40,7 +40,14 @@ from ..syntax.docstring_fields import (
 )
 from ..syntax.documents import Document
 from ..syntax.edits import Edit, edit_parses
-from .descriptions import PLACEHOLDER, ProjectDocs, describe, own_fields
+from .descriptions import (
+    PLACEHOLDER,
+    PROJECT,
+    ProjectDocs,
+    describe,
+    own_fields,
+    project_summary,
+)
 from .docstring_render import (
     QUOTES,
     STYLES,
@@ -64,8 +71,9 @@ DANGLING = frozenset({"a", "an", "the", "of", "to", "and", "or", "in", "for", "w
 
 @dataclass(frozen=True)
 class Summary:
-    """The docstring's first line and where it came from: "docstring-model", "model" (the code LM), "own"
-    (the docstring being replaced), "name" (a dunder's conventional sentence) or "placeholder"."""
+    """The docstring's first line and where it came from: "project" (a definition of the same name in the
+    workspace), "docstring-model", "model" (the code LM), "own" (the docstring being replaced), "name" (a
+    dunder's conventional sentence) or "placeholder"."""
     text: str
     source: str
 
@@ -276,8 +284,13 @@ def choose_summary(info: DefinitionInfo, raw: str, source: str, confident: bool,
 
 def summarize(engine: Engine | None, doc: Document, info: DefinitionInfo, max_new_tokens: int = 48,
               cancel: CancelToken | None = None, doc_model: DocstringModel | None = None, beam: int = 4,
-              min_score: float | None = None, summaries: ProjectSummaries | None = None) -> Summary:
-    """The summary line a model writes for the definition (model_summary, cleaned), else choose_summary's."""
+              min_score: float | None = None, summaries: ProjectSummaries | None = None,
+              project: ProjectDocs | None = None) -> Summary:
+    """The project's summary of a definition of the same name (descriptions.project_summary: no model runs),
+    else the summary line a model writes (model_summary, cleaned), else choose_summary's fallback."""
+    found = project_summary(doc, info, project)
+    if found is not None:
+        return Summary(found, PROJECT)
     raw, source, confident, _ = model_summary(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score,
                                               summaries)
     return choose_summary(info, raw, source, confident, own_summary(doc, info))
@@ -304,13 +317,13 @@ def suggest_docstring(doc: Document, offset: int, engine: Engine | None, style: 
                       summaries: ProjectSummaries | None = None) -> DocstringSuggestion | None:
     """The docstring for the definition whose name is at offset; None off a name or if the edit breaks.
 
-    `project`: the workspace's documented parameters (descriptions.py); a docstring being replaced keeps
-    the descriptions it already had. `summaries`: the workspace's documented functions (the neighbours of
+    `project`: the workspace's documented names (descriptions.py: parameters, and the summary of a definition
+    of the same name); a docstring being replaced keeps the descriptions it already had. `summaries`: the workspace's documented functions (the neighbours of
     a docstring model trained with context)."""
     info = find_definition(doc, offset)
     if info is None:
         return None
-    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score, summaries)
+    summary = summarize(engine, doc, info, max_new_tokens, cancel, doc_model, beam, min_score, summaries, project)
     described = describe(info, own_fields(doc, info), project)
     text = render_docstring(info, summary.text, style, described)
     edit = docstring_edit(doc, info, text)

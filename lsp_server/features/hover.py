@@ -12,7 +12,8 @@ from ..assists.docstrings import DocstringSuggestion
 from ..server.language_server import QuillServer
 from .assist_requests import docstring_for
 
-SOURCES = {"docstring-model": "summary by the local docstring model", "model": "summary by the local model",
+SOURCES = {"project": "summary of the same name in the project",
+           "docstring-model": "summary by the local docstring model", "model": "summary by the local model",
            "name": "conventional summary", "own": "summary as written", "placeholder": "no summary: fill in _summary_"}
 
 

@@ -1,10 +1,12 @@
 """Documented parameters of the workspace: parameter name -> the descriptions its docstrings give it.
 
 The index thread reads each file when it changes (WorkspaceIndex, beside ProjectSymbols) and keeps only
-strings: for every docstring in Google, NumPy or Sphinx style, `param:<name>` -> description, and the
-Returns/Yields text of each function name (`returns:<function>`, `yields:<function>`). A request asks for
-the candidates of one name (ParamDocs.candidates): the wordings of the nearest module that documents it
-first (the same file, then the same folder, then one folder further...), the most frequent first.
+strings: for every docstring in Google, NumPy or Sphinx style, `param:<name>` -> description, the
+Returns/Yields text of each function name (`returns:<function>`, `yields:<function>`) and the summary of each
+definition name (`summary:<name>`: the docstring's first sentence when the docstring model's training pairs
+would keep it, lsp_server.doc_format). A request asks for the candidates of one name (ParamDocs.candidates):
+the wordings of the nearest module that documents it first (the same file, then the same folder, then one
+folder further...), the most frequent first.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Iterable
 
 import tree_sitter
 
+from ..doc_format import first_sentence, summary_reason
 from ..syntax.definitions import docstring_node
 from ..syntax.docstring_fields import RETURNS, YIELDS, literal_lines, parse_fields
 from ..syntax.documents import parse
@@ -22,12 +25,27 @@ from ..syntax.queries import captures
 
 FileDocs = dict[str, Counter]  # "param:seq" -> Counter({"The sequence to sort.": 2})
 MAX_CHARS = 300  # a description longer than this is cut at its last sentence end before it (or skipped)
-# A file without any of these cannot document a parameter or a return value: it is not parsed.
-MARKERS = re.compile(r"Args|Arguments|Parameters|Params|:param|:arg|:key|Returns|:return|Yields|:yield")
+# A file without any of these is not parsed: it documents nothing, or only in one-quote docstrings (rare).
+MARKERS = re.compile(r'"""|\'\'\'|Args|Arguments|Parameters|Params|:param|:arg|:key|Returns|:return|Yields|:yield')
 
 
 def param_key(name: str) -> str:
     return "param:" + name.lstrip("*")
+
+
+def summary_key(name: str) -> str:
+    return "summary:" + name
+
+
+def summary_of(literal: str) -> str | None:
+    """The summary `summary:<name>` keeps for a docstring literal as written; None when the training pairs'
+    rules drop it (too short, a reference, boilerplate...) or the literal is not a plain string."""
+    parsed = literal_lines(literal)
+    if parsed is None:
+        return None
+    docstring = "\n".join(parsed[1])
+    summary = first_sentence(docstring)
+    return clean_description(summary) if summary_reason(docstring, summary) is None else None
 
 
 def clean_description(text: str) -> str | None:
@@ -40,11 +58,14 @@ def clean_description(text: str) -> str | None:
 
 
 def definition_docs(name: str, literal: str) -> FileDocs:
-    """What one docstring literal documents: its parameters, and its Returns/Yields under the definition name."""
+    """What one docstring literal documents: its parameters, and its summary and Returns/Yields under the
+    definition name."""
     found: FileDocs = {}
     parsed = literal_lines(literal)
     if parsed is None:
         return found
+    if (summary := summary_of(literal)) is not None:
+        found[summary_key(name)] = Counter({summary: 1})
     fields = parse_fields(parsed[1])
     for param, text in fields.params().items():
         if (text := clean_description(text)) is not None:

@@ -9,7 +9,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lsp_server.assists.descriptions import PLACEHOLDER
+from lsp_server.assists.descriptions import (
+    PLACEHOLDER,
+    PROJECT,
+    ProjectDocs,
+    project_summary,
+)
 from lsp_server.assists.docstrings import (
     Summary,
     choose_summary,
@@ -83,24 +88,30 @@ class Gated:
     score: float
     model_shown: str    # first sentence shown when the gate lets the model through ('' when none)
     fallback: Summary   # what is shown when the gate holds the model back
+    no_project: Summary | None = None  # what is shown without the project's summaries (None: the same)
 
 
 def summary_for(models: BundleModels, doc: Document, info: DefinitionInfo, which: str,
-                config: DocstringConfig | None = None,
-                summaries: ProjectSummaries | None = None) -> Gated:
+                config: DocstringConfig | None = None, summaries: ProjectSummaries | None = None,
+                project: ProjectDocs | None = None) -> Gated:
     """The summary the server would put in the docstring under config.min_score, the model's raw text and
     score, and both sides of the gate (the model runs once, ungated; the gate is applied here exactly as
     model_summary applies it: score >= min_score). `summaries`: the project's documented functions, the
-    neighbours of a docstring model trained with context."""
+    neighbours of a docstring model trained with context. `project`: the project's documented names; a
+    summary of the same name there is shown whatever the gate (assists.docstrings.summarize), and the model
+    still runs for docstring_bleu4_model_only."""
     config = config or DocstringConfig()
     doc_model = models.doc_model if which == SEQ2SEQ else None
     raw, source, _, score = model_summary(models.engine, doc, info, config.max_new_tokens, doc_model=doc_model,
                                           beam=config.beam, summaries=summaries)
     passed = choose_summary(info, raw, source, True)
     fallback = choose_summary(info, raw, source, False)
-    confident = clears_gate(score, config.min_score)
+    gated = passed if clears_gate(score, config.min_score) else fallback
+    found = project_summary(doc, info, project)
+    if found is not None:
+        return Gated(Summary(found, PROJECT), raw, score, "", Summary(found, PROJECT), gated)
     model_shown = first_sentence(passed.text) if passed.source in MODEL_SOURCES else ""
-    return Gated(passed if confident else fallback, raw, score, model_shown, fallback)
+    return Gated(gated, raw, score, model_shown, fallback)
 
 
 def _shown(summary: Summary) -> str:
@@ -133,10 +144,10 @@ def _one(models: BundleModels, sample: FunctionSample, which: str, config: Docst
         if info is None:
             return None
         summaries = tables.summaries_for(sample.source) if tables is not None else None
-        gated = summary_for(models, doc, info, which, config, summaries)
+        project = tables.docs_for(sample.source, doc) if tables is not None else None
+        gated = summary_for(models, doc, info, which, config, summaries, project)
     except QuillError:  # InputTooComplex: nothing would be shown
         return None
-    project = tables.docs_for(sample.source, doc) if tables is not None else None
     params.add(sample, info, gated.summary.text, config.style, project)
     return gated
 
@@ -171,11 +182,15 @@ def eval_docstrings(models: BundleModels, samples: list[FunctionSample], which: 
         progress.advance()
     references = [sample.summary for sample in samples]
     hypotheses = [_shown(g.summary) if g is not None else "" for g in found]
+    alone = [_shown(g.no_project or g.summary) if g is not None else "" for g in found]
     raw_hypotheses = [first_sentence(g.raw.split('"""')[0]) if g is not None else "" for g in found]
     from_model = [float(g is not None and g.summary.source in MODEL_SOURCES) for g in found]
-    bleu = round(smoothed_bleu4(references, hypotheses), 2) if references else None
-    raw_bleu = round(smoothed_bleu4(references, raw_hypotheses), 2) if references else None
-    return {"docstring_bleu4": bleu, "docstring_bleu4_model_only": raw_bleu,
-            "docstring_model_share": mean_or_none(from_model), "n_docstrings": len(samples),
+    from_project = [float(g is not None and g.summary.source == PROJECT) for g in found]
+    def bleu(hyps: list[str]) -> float | None:
+        return round(smoothed_bleu4(references, hyps), 2) if references else None
+
+    return {"docstring_bleu4": bleu(hypotheses), "docstring_bleu4_no_project": bleu(alone),
+            "docstring_bleu4_model_only": bleu(raw_hypotheses), "docstring_model_share": mean_or_none(from_model),
+            "docstring_project_share": mean_or_none(from_project), "n_docstrings": len(samples),
             "docstring_gate_sweep": gate_sweep(references, found) if references else {},
             "latency_ms_docstring_median": median_ms(ms), **params.result()}

@@ -2,7 +2,8 @@
 
 `seq` is documented in seqtools/sorting.py and used undocumented in seqtools/search.py, which is the only file
 opened: the hover on find_first describes `seq` with the project's words, read by the workspace index from
-disk. On well-documented functions the action list never starts with Regenerate.
+disk. seqtools/ranked.py's undocumented head() gets the summary of sorting.py's documented head(). On
+well-documented functions the action list never starts with Regenerate.
 """
 from __future__ import annotations
 
@@ -57,15 +58,26 @@ async def _actions(client: LanguageClient, uri: str, position: types.Position) -
     return result or []
 
 
-async def test_hover_on_an_undocumented_function_shows_the_projects_description(client, tmp_path):
-    await _start(client, tmp_path)
-    uri, text = _open(client, tmp_path, "seqtools/search.py")
+async def _hover_value(client: LanguageClient, root: Path, rel: str, name: str) -> str:
+    """The hover text on the name of rel's definition `name`, rel the only file opened."""
+    await _start(client, root)
+    uri, text = _open(client, root, rel)
     hover = await client.text_document_hover_async(types.HoverParams(
-        types.TextDocumentIdentifier(uri), _position(text, "find_first", 2)))
-    value = hover.contents.value
+        types.TextDocumentIdentifier(uri), _position(text, name, 2)))
+    return hover.contents.value
+
+
+async def test_hover_on_an_undocumented_function_shows_the_projects_description(client, tmp_path):
+    value = await _hover_value(client, tmp_path, "seqtools/search.py", "find_first")
     assert "    seq: The items to work on, in any order.\n" in value  # from sorting.py, never opened
     assert "The seq." not in value and "target: _description_" in value
     assert "1 of 3 parameter descriptions from the project" in value
+
+
+async def test_hover_on_an_undocumented_method_shows_the_summary_of_its_documented_namesake(client, tmp_path):
+    value = await _hover_value(client, tmp_path, "seqtools/ranked.py", "head")
+    assert "summary of the same name in the project" in value
+    assert '"""The first items.\n\nArgs:\n    seq: The items to work on, in any order.\n' in value
 
 
 async def test_the_action_list_on_a_well_documented_function_does_not_start_with_regenerate(client, tmp_path):

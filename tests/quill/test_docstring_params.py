@@ -79,3 +79,31 @@ def test_the_docstring_models_neighbours_never_include_the_hidden_docstring(tmp_
     (code,) = model.codes
     assert code.startswith("# class Graph\n") and "# see: Add a single node to the graph.\n" in code
     assert "# see: Remove the edge from u to v.\n" in code and sample.summary not in code
+
+
+def test_a_namesakes_summary_is_shown_and_scored_beside_the_model_alone(tmp_path):
+    """The summary of a documented function of the same name elsewhere in the project is what the server shows
+    (docstring_project_share); docstring_bleu4_no_project scores what it shows without it (here the model's
+    sentence); the sampled function's own summary is never its own namesake."""
+    from lsp_server.config import DocstringConfig
+    from lsp_server.runtime.docstring_model import DocGeneration
+    from quill.evaluation.docstrings import SEQ2SEQ, BundleModels, eval_docstrings
+
+    class DocModel:
+        max_source_tokens, uses_context = 256, False
+
+        def search(self, code, options, cancel=None, deadline=None):
+            return DocGeneration("Write the rows to a file.", [1], -0.5, "eos", 10)
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "csv_out.py").write_text(
+        'def save(rows, path):\n    """Save the rows to a CSV file at path."""\n    open(path, "w").write(rows)\n')
+    (tmp_path / "proj" / "json_out.py").write_text(
+        'def save(rows, path):\n    """Save the rows to a JSON file at path."""\n    dump(rows, path)\n')
+    source = SourceFile("proj/csv_out.py", (tmp_path / "proj" / "csv_out.py").read_text())
+    samples = documented_functions(source)
+    result = eval_docstrings(BundleModels(None, None, DocModel()), samples, SEQ2SEQ, DocstringConfig(min_score=-1.0),
+                             ProjectTables.build(tmp_path))
+    assert result["docstring_project_share"] == 1.0 and result["docstring_model_share"] == 0.0
+    assert 0 < result["docstring_bleu4_no_project"] < result["docstring_bleu4"] < 100  # JSON's, not its own
+    assert result["docstring_gate_sweep"]["-3"]["model_share"] == 0.0  # the namesake is shown whatever the gate

@@ -33,10 +33,24 @@ def test_file_docs_reads_google_numpy_and_sphinx_parameters_and_returns():
         "param:seq": Counter({"The items to work on, in any order.": 1, "The seq.": 1}),
         "param:key": Counter({"A function of one item that gives its sort key.": 1}),
         "param:n": Counter({"How many items to take.": 1}),
-        "returns:sort_items": Counter({"A new sorted list.": 1})}
+        "returns:sort_items": Counter({"A new sorted list.": 1}),
+        "summary:sort_items": Counter({"Sort the items by key.": 1}), "summary:head": Counter({"The first items.": 1})}
     legacy = file_docs((PROJECT / MERGING).read_text())
     assert legacy["param:seq"] == Counter({"A list of lists.": 2})  # merge (Sphinx) and count (NumPy)
     assert legacy["returns:merge"] == Counter({"the merged list": 1})
+    assert legacy["summary:merge"] == Counter({"Merge two sequences.": 1})
+
+
+def test_a_summary_is_kept_under_the_training_pairs_rules_only():
+    def summaries(doc: str) -> dict:
+        docs = file_docs(f'def load(path):\n    {doc}\n    return open(path)\n')
+        return {k: v for k, v in docs.items() if k.startswith("summary:")}
+
+    assert summaries('"""Open the file at path for reading.\n\n    More words.\n    """') == {
+        "summary:load": Counter({"Open the file at path for reading.": 1})}
+    assert summaries("'Open the file at path for reading.'") == {}  # no triple quote nor section: not parsed
+    for dropped in ('"""Load."""', '"""See :func:`open`."""', '"""TODO: write a docstring."""', '""">>> load(p)"""'):
+        assert summaries(dropped) == {}, dropped
 
 
 def test_a_file_without_any_section_marker_is_not_parsed():

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from lsp_server.inline.pipeline import suggest
-from lsp_server.syntax.scope import enclosing_parameters, header_parameters, unbound_receiver
+from lsp_server.syntax.scope import (
+    enclosing_parameters,
+    header_parameters,
+    unbound_receiver,
+)
 from tests.lsp_server.inline.test_pipeline_stages import FakeEngine, at
 
 STORE = "class Store:\n    def get(self, key):\n        return self.items.get(key)\n\n\n"
